@@ -1,0 +1,52 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { UnrecoverableError } from 'bullmq';
+import { ActionRecord } from '../events/event-record';
+import { EventRecordStore } from '../events/event-record.store';
+import { DispatchActionJob } from '../queue/job-types';
+import { DispatchResult } from './action-dispatcher';
+import { ActionError, PermanentActionError } from './action-errors';
+import { actionKey } from './action-key';
+import { ActionRouter } from './action-router.service';
+
+export interface Attempt {
+  number: number;
+  max: number;
+  queuedAt: number;
+}
+
+/** Runs one action, records the outcome, and turns a permanent failure into BullMQ's "do not retry". */
+@Injectable()
+export class ActionRunnerService {
+  private readonly logger = new Logger(ActionRunnerService.name);
+
+  constructor(
+    private readonly router: ActionRouter,
+    private readonly records: EventRecordStore,
+  ) {}
+
+  async run(job: DispatchActionJob, attempt: Attempt): Promise<DispatchResult> {
+    const key = actionKey(job.eventId, job.replay, job.ruleId, job.actionIndex);
+    const base = { key, ruleId: job.ruleId, actionIndex: job.actionIndex, replay: job.replay, type: job.action.type };
+    const record = (patch: Pick<ActionRecord, 'status'> & Partial<ActionRecord>) =>
+      this.records.updateAction(job.eventId, { ...base, attempts: attempt.number, queuedAt: new Date(attempt.queuedAt).toISOString(), updatedAt: new Date().toISOString(), ...patch });
+    const log = { eventId: job.eventId, ruleId: job.ruleId, action: job.action.type, attempt: attempt.number };
+    try {
+      const result = await this.router.dispatch(job.action, { eventId: job.eventId, ruleId: job.ruleId, actionKey: key });
+      await record({ status: 'succeeded', result });
+      this.logger.log(log, `action succeeded: ${result.summary}`);
+      return result;
+    } catch (error) {
+      const permanent = error instanceof PermanentActionError;
+      const final = permanent || attempt.number >= attempt.max;
+      const lastError = { statusCode: error instanceof ActionError ? error.statusCode : undefined, message: shortMessage(error) };
+      await record({ status: final ? 'failed' : 'retrying', lastError });
+      this.logger.warn({ ...log, statusCode: lastError.statusCode }, `action ${final ? 'failed' : 'will retry'}: ${lastError.message}`);
+      throw permanent ? new UnrecoverableError(lastError.message) : error;
+    }
+  }
+}
+
+function shortMessage(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.length > 300 ? `${message.slice(0, 297)}...` : message;
+}

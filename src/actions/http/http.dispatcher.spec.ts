@@ -1,0 +1,85 @@
+import { reply, startLocalServer, type LocalHttpServer } from '../../../test/support/local-http-server';
+import type { HttpActionSpec } from '../../rules/rule.types';
+import { TransientActionError } from '../action-errors';
+import type { DispatchContext } from '../action-dispatcher';
+import { HttpDispatcher } from './http.dispatcher';
+import { OutboundHttpClient } from './outbound-http.client';
+
+const TOKEN = 'tok-9f8e7d6c5b4a';
+const context: DispatchContext = { eventId: 'evt-1', ruleId: 'scale-up', actionKey: 'evt-1.scale-up.0' };
+
+describe(HttpDispatcher.name, () => {
+  let server: LocalHttpServer;
+  let client: OutboundHttpClient;
+  let sut: HttpDispatcher;
+  let status: number;
+
+  beforeEach(async () => {
+    status = 200;
+    // Echoes the request headers so a leak of them into our errors would show.
+    server = await startLocalServer((req, res) => reply(res, status, JSON.stringify(req.headers)));
+    client = new OutboundHttpClient({ allowedHosts: ['127.0.0.1'] });
+    sut = new HttpDispatcher(client, { env: { SCALER_TOKEN: TOKEN } });
+  });
+
+  afterEach(async () => {
+    await client.onModuleDestroy();
+    await server.close();
+  });
+
+  const action = (overrides: Partial<HttpActionSpec> = {}): HttpActionSpec => ({
+    type: 'http',
+    method: 'post',
+    url: `${server.origin}/services/api/scale?key=\${SCALER_TOKEN}`,
+    headers: { Authorization: 'Bearer ${SCALER_TOKEN}' },
+    body: { replicas: 3, reason: 'scale-up' },
+    ...overrides,
+  });
+
+  describe('dispatch', () => {
+    it('should send the resolved secret, the idempotency key and the JSON body when the target answers 200', async () => {
+      const result = await sut.dispatch(action(), context);
+
+      const [received] = server.requests;
+      expect(received.method).toBe('POST');
+      expect(received.url).toBe(`/services/api/scale?key=${TOKEN}`);
+      expect(received.headers).toMatchObject({
+        authorization: `Bearer ${TOKEN}`,
+        'idempotency-key': 'evt-1.scale-up.0',
+        'user-agent': 'changelog-reactor',
+        'content-type': 'application/json',
+      });
+      expect(JSON.parse(received.body)).toEqual({ replicas: 3, reason: 'scale-up' });
+      expect(result).toEqual({ statusCode: 200, summary: `POST 127.0.0.1:${server.port}/services/api/scale -> 200` });
+    });
+
+    it('should keep the idempotency key the rule sets whatever its case', async () => {
+      await sut.dispatch(action({ headers: { 'Idempotency-Key': 'mine' } }), context);
+
+      expect(server.requests[0].headers['idempotency-key']).toBe('mine');
+    });
+
+    it('should send no content type when the action has no body', async () => {
+      await sut.dispatch(action({ method: 'GET', body: undefined }), context);
+
+      expect(server.requests[0].headers['content-type']).toBeUndefined();
+    });
+
+    it('should keep secrets out of the error when the target fails', async () => {
+      status = 500;
+
+      const error = (await sut.dispatch(action(), context).catch((e: unknown) => e)) as Error;
+
+      expect(error).toBeInstanceOf(TransientActionError);
+      expect(error.message).toBe(`POST 127.0.0.1:${server.port}/services/api/scale -> 500 Internal Server Error`);
+      expect(error.message).not.toContain(TOKEN);
+    });
+
+    it('should show a secret in the path as its placeholder in the summary', async () => {
+      const result = await sut.dispatch(action({ url: `${server.origin}/hooks/\${SCALER_TOKEN}` }), context);
+
+      expect(server.requests[0].url).toBe(`/hooks/${TOKEN}`);
+      expect(result.summary).toBe(`POST 127.0.0.1:${server.port}/hooks/\${SCALER_TOKEN} -> 200`);
+    });
+  });
+});

@@ -1,0 +1,170 @@
+import { closedPort, reply, startLocalServer, type LocalHttpServer } from '../../../test/support/local-http-server';
+import { PermanentActionError, RateLimitedActionError, TransientActionError } from '../action-errors';
+import type { DnsLookup } from './egress-guard';
+import { OutboundHttpClient } from './outbound-http.client';
+
+describe(OutboundHttpClient.name, () => {
+  let server: LocalHttpServer;
+  let sut: OutboundHttpClient;
+  let answer: (res: Parameters<typeof reply>[0]) => void;
+
+  beforeEach(async () => {
+    answer = (res) => reply(res, 200, 'ok');
+    server = await startLocalServer((_req, res) => answer(res));
+    sut = new OutboundHttpClient({ allowedHosts: ['127.0.0.1'] });
+  });
+
+  afterEach(async () => {
+    await sut.onModuleDestroy();
+    await server.close();
+  });
+
+  describe('request', () => {
+    it('should send the JSON body and return the status when the target answers 2xx', async () => {
+      const response = await sut.request({ method: 'post', url: `${server.origin}/hook`, body: { a: 1 } });
+
+      expect(response).toMatchObject({ statusCode: 200, body: 'ok' });
+      expect(server.requests[0]).toMatchObject({ method: 'POST', url: '/hook', body: '{"a":1}' });
+      expect(server.requests[0].headers['content-type']).toBe('application/json');
+    });
+
+    it('should not follow a redirect and treat it as success when the target answers 3xx', async () => {
+      answer = (res) => reply(res, 302, '', { location: 'http://169.254.169.254/' });
+
+      await expect(sut.request({ method: 'GET', url: server.origin })).resolves.toMatchObject({ statusCode: 302 });
+      expect(server.requests).toHaveLength(1);
+    });
+
+    it('should throw a transient error when the target answers 5xx', async () => {
+      answer = (res) => reply(res, 503);
+
+      await expect(sut.request({ method: 'POST', url: server.origin })).rejects.toEqual(
+        expect.objectContaining({ constructor: TransientActionError, statusCode: 503 }),
+      );
+    });
+
+    it('should throw a rate-limit error of Retry-After seconds when the target answers 429', async () => {
+      answer = (res) => reply(res, 429, '', { 'retry-after': '2' });
+
+      const error = await sut.request({ method: 'POST', url: server.origin }).catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(RateLimitedActionError);
+      expect((error as RateLimitedActionError).retryAfterMs).toBe(2000);
+    });
+
+    it('should read an HTTP date when Retry-After is a date', async () => {
+      answer = (res) => reply(res, 429, '', { 'retry-after': new Date(Date.now() + 5000).toUTCString() });
+
+      const error = (await sut.request({ method: 'POST', url: server.origin }).catch((e: unknown) => e)) as RateLimitedActionError;
+
+      expect(error).toBeInstanceOf(RateLimitedActionError);
+      expect(error.retryAfterMs).toBeGreaterThan(3000);
+      expect(error.retryAfterMs).toBeLessThanOrEqual(5000);
+    });
+
+    it('should default to 1 s when a 429 has no Retry-After', async () => {
+      answer = (res) => reply(res, 429);
+
+      await expect(sut.request({ method: 'POST', url: server.origin })).rejects.toMatchObject({ retryAfterMs: 1000 });
+    });
+
+    it('should throw a permanent error without the response body when the target answers 4xx', async () => {
+      answer = (res) => reply(res, 400, 'bad token s3cr3t-value');
+
+      const error = (await sut.request({ method: 'POST', url: `${server.origin}/x?token=q` }).catch((e: unknown) => e)) as Error;
+
+      expect(error).toBeInstanceOf(PermanentActionError);
+      expect(error.message).toBe(`POST 127.0.0.1:${server.port}/x -> 400 Bad Request`);
+    });
+
+    it('should throw a transient error when the target does not answer in time', async () => {
+      answer = () => undefined;
+
+      const error = (await sut.request({ method: 'POST', url: server.origin, timeoutMs: 200 }).catch((e: unknown) => e)) as Error;
+
+      expect(error).toBeInstanceOf(TransientActionError);
+      expect(error.message).toContain('timed out');
+    });
+
+    it('should throw a transient error when the connection is refused', async () => {
+      const port = await closedPort();
+
+      await expect(sut.request({ method: 'POST', url: `http://127.0.0.1:${port}/` })).rejects.toEqual(
+        expect.objectContaining({ constructor: TransientActionError, message: expect.stringContaining('ECONNREFUSED') }),
+      );
+    });
+
+    it('should throw a permanent error without the header value when a header is malformed', async () => {
+      const error = (await sut.request({ method: 'GET', url: server.origin, headers: { 'x-token': 'abc\r\ndef' } }).catch((e: unknown) => e)) as Error;
+
+      expect(error).toBeInstanceOf(PermanentActionError);
+      expect(error.message).not.toContain('abc');
+    });
+
+    it('should throw a permanent error when the URL is not http(s)', async () => {
+      await expect(sut.request({ method: 'GET', url: 'file:///etc/passwd' })).rejects.toBeInstanceOf(PermanentActionError);
+    });
+  });
+
+  describe('egress guard', () => {
+    const resolvingTo = (address: string): jest.MockedFunction<DnsLookup> => jest.fn<ReturnType<DnsLookup>, Parameters<DnsLookup>>(async () => [{ address, family: 4 }]);
+
+    it('should refuse loopback when no allow-list is set', async () => {
+      const open = new OutboundHttpClient({ allowedHosts: [] });
+
+      await expect(open.request({ method: 'POST', url: `${server.origin}/x?k=v` })).rejects.toEqual(
+        expect.objectContaining({
+          constructor: PermanentActionError,
+          message: `POST 127.0.0.1:${server.port}/x refused by egress guard: 127.0.0.1 is not a public address; list the host in HTTP_ACTION_ALLOWED_HOSTS to allow it`,
+        }),
+      );
+      expect(server.requests).toHaveLength(0);
+      await open.onModuleDestroy();
+    });
+
+    it('should refuse a name that resolves to a private address', async () => {
+      const lookup = resolvingTo('10.0.0.5');
+      const open = new OutboundHttpClient({ allowedHosts: [], lookup });
+
+      const error = (await open.request({ method: 'POST', url: 'http://internal.example/x' }).catch((e: unknown) => e)) as Error;
+
+      expect(error).toBeInstanceOf(PermanentActionError);
+      expect(error.message).toContain('internal.example resolves to 10.0.0.5');
+      expect(lookup).toHaveBeenCalledWith('internal.example');
+      await open.onModuleDestroy();
+    });
+
+    it('should refuse an IPv4-mapped IPv6 loopback literal', async () => {
+      const open = new OutboundHttpClient({ allowedHosts: [] });
+
+      await expect(open.request({ method: 'GET', url: 'http://[::ffff:127.0.0.1]/' })).rejects.toBeInstanceOf(PermanentActionError);
+      await open.onModuleDestroy();
+    });
+
+    it('should refuse an unlisted public host when an allow-list is set', async () => {
+      const lookup = resolvingTo('93.184.216.34');
+      const listed = new OutboundHttpClient({ allowedHosts: ['127.0.0.1'], lookup });
+
+      await expect(listed.request({ method: 'GET', url: 'https://example.com/' })).rejects.toBeInstanceOf(PermanentActionError);
+      expect(lookup).not.toHaveBeenCalled();
+      await listed.onModuleDestroy();
+    });
+
+    it('should refuse a listed host on another port when the entry names a port', async () => {
+      const listed = new OutboundHttpClient({ allowedHosts: [`127.0.0.1:${server.port + 1}`] });
+
+      await expect(listed.request({ method: 'GET', url: server.origin })).rejects.toBeInstanceOf(PermanentActionError);
+      await listed.onModuleDestroy();
+    });
+
+    it('should connect to the address it looked up when a listed name is called', async () => {
+      const lookup = resolvingTo('127.0.0.1');
+      const listed = new OutboundHttpClient({ allowedHosts: [`scaler.test:${server.port}`], lookup });
+
+      await expect(listed.request({ method: 'GET', url: `http://scaler.test:${server.port}/` })).resolves.toMatchObject({ statusCode: 200 });
+      expect(lookup).toHaveBeenCalledTimes(1);
+      expect(server.requests[0].headers.host).toBe(`scaler.test:${server.port}`);
+      await listed.onModuleDestroy();
+    });
+  });
+});

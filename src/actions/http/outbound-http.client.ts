@@ -1,0 +1,133 @@
+import { Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { STATUS_CODES } from 'node:http';
+import { Agent, request, type Dispatcher } from 'undici';
+import { ActionError, PermanentActionError, RateLimitedActionError, TransientActionError } from '../action-errors';
+import { EgressGuard, type DnsLookup } from './egress-guard';
+import { retryAfterMs } from './retry-after';
+
+export interface OutboundHttpClientConfig {
+  /** `HTTP_ACTION_ALLOWED_HOSTS`; see `EgressGuard`. */
+  allowedHosts: readonly string[];
+  lookup?: DnsLookup;
+  /** Per-request default; 10 s when unset. */
+  defaultTimeoutMs?: number;
+}
+
+export interface OutboundRequest {
+  method: string;
+  url: string;
+  headers?: Record<string, string>;
+  /** Sent as JSON when defined. */
+  body?: unknown;
+  timeoutMs?: number;
+  /** Names the target in errors instead of the URL (which may hold secrets); default `METHOD host/path`. */
+  label?: string;
+  /** Extracts a short, secret-free reason from an error body (e.g. Slack's `no_service`). */
+  reasonFromBody?: (body: string) => string | undefined;
+}
+
+export interface OutboundResponse {
+  statusCode: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** At most the first 16 KiB of the body. */
+  body: string;
+}
+
+const MAX_BODY_BYTES = 16 * 1024;
+
+/**
+ * Outbound HTTP for actions: egress-guarded, time-limited, never follows redirects, and turns
+ * every failure into the `ActionError` that decides the retry. Messages name the target by its
+ * label only: no URL query, header or response body can leak a secret.
+ */
+@Injectable()
+export class OutboundHttpClient implements OnModuleDestroy {
+  private readonly guard: EgressGuard;
+  private readonly agent: Agent;
+  private readonly defaultTimeoutMs: number;
+
+  constructor(config: OutboundHttpClientConfig) {
+    this.guard = new EgressGuard(config);
+    this.agent = new Agent({ connect: { lookup: this.guard.connectLookup } });
+    this.defaultTimeoutMs = config.defaultTimeoutMs ?? 10_000;
+  }
+
+  async request(req: OutboundRequest): Promise<OutboundResponse> {
+    const url = parseUrl(req.url, req.label);
+    const label = req.label ?? `${req.method.toUpperCase()} ${url.host}${url.pathname}`;
+    const response = await this.send(req, url, label);
+    const body = await readCapped(response.body, MAX_BODY_BYTES).catch((error: unknown) => {
+      throw networkError(label, error);
+    });
+    if (response.statusCode < 400) return { statusCode: response.statusCode, headers: response.headers, body };
+    throw statusError(label, response.statusCode, response.headers['retry-after'], req.reasonFromBody?.(body));
+  }
+
+  onModuleDestroy(): Promise<void> {
+    return this.agent.close();
+  }
+
+  private async send(req: OutboundRequest, url: URL, label: string): Promise<Dispatcher.ResponseData> {
+    const hasBody = req.body !== undefined;
+    try {
+      this.guard.assertAllowed(url);
+      return await request(url, {
+        dispatcher: this.agent,
+        method: req.method.toUpperCase() as Dispatcher.HttpMethod,
+        headers: lowerCaseKeys({ ...(hasBody ? { 'content-type': 'application/json' } : {}), ...req.headers }),
+        body: hasBody ? JSON.stringify(req.body) : undefined,
+        signal: AbortSignal.timeout(req.timeoutMs && req.timeoutMs > 0 ? req.timeoutMs : this.defaultTimeoutMs),
+      });
+    } catch (error) {
+      throw networkError(label, error);
+    }
+  }
+}
+
+function parseUrl(raw: string, label: string | undefined): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new PermanentActionError(`${label ?? 'request'}: the URL is not valid`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new PermanentActionError(`${label ?? 'request'}: only http and https URLs are allowed`);
+  }
+  return url;
+}
+
+// Later keys win whatever their case, so a caller's `Content-Type` replaces our default.
+function lowerCaseKeys(headers: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), String(value)]));
+}
+
+async function readCapped(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  // Leaving the loop early destroys the stream: the rest of a large body is never read.
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size >= limit) break;
+  }
+  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
+}
+
+function statusError(label: string, status: number, retryAfter: string | string[] | undefined, reason?: string): ActionError {
+  const message = `${label} -> ${status} ${reason ?? STATUS_CODES[status] ?? ''}`.trim();
+  if (status === 429) return new RateLimitedActionError(message, retryAfterMs(retryAfter), status);
+  if (status >= 500) return new TransientActionError(message, status);
+  return new PermanentActionError(message, status);
+}
+
+function networkError(label: string, error: unknown): ActionError {
+  // The egress guard refuses from inside the connection's DNS lookup.
+  if (error instanceof PermanentActionError) return new PermanentActionError(`${label} ${error.message}`);
+  // Only the error's code or name: undici messages may quote headers or the URL.
+  const { code, name } = (error ?? {}) as { code?: unknown; name?: unknown };
+  const cause = (error as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  if (code === 'UND_ERR_INVALID_ARG') return new PermanentActionError(`${label}: invalid request (${code})`);
+  const reason = name === 'TimeoutError' ? 'timed out' : String(code ?? cause ?? name ?? 'network error');
+  return new TransientActionError(`${label} failed: ${reason}`);
+}

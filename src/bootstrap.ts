@@ -1,0 +1,25 @@
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module';
+import { AppConfig } from './config/app-config';
+import { mountBullBoard } from './ops/bull-board';
+import { setupOpenApi } from './ops/openapi';
+
+/** Builds the Nest app on Fastify without listening, so tests can `inject()` into the same app main.ts runs. */
+export async function createApp(config: AppConfig, options: { bufferLogs?: boolean } = {}): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({ bodyLimit: config.http.bodyLimitBytes, return503OnClosing: true });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config), adapter, {
+    rawBody: true,
+    bufferLogs: options.bufferLogs ?? true,
+    abortOnError: false,
+  });
+  app.useLogger(app.get(Logger));
+  // Port sends JSON only: anything else is 415, not a string body that fails validation.
+  app.getHttpAdapter().getInstance().removeContentTypeParser('text/plain');
+  if (config.runsApi) {
+    setupOpenApi(app);
+    await mountBullBoard(app, config);
+  }
+  return app;
+}

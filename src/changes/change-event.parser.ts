@@ -1,0 +1,143 @@
+import { createHash } from 'node:crypto';
+import { plainToInstance } from 'class-transformer';
+import { validateSync, ValidationError } from 'class-validator';
+import { PortChangeEventDto } from '../ingest/dto/port-change-event.dto';
+import { ChangeEvent, EventSource, PortChangeBody } from './change-event';
+
+export interface FieldError {
+  /** Dotted path into the body as sent, e.g. `context.blueprint` or `event.diff.before`. */
+  field: string;
+  message: string;
+}
+
+export interface ParseMeta {
+  source: EventSource;
+  receivedAt: string;
+}
+
+export type ParseResult = { ok: true; event: ChangeEvent } | { ok: false; errors: FieldError[] };
+
+type JsonObject = Record<string, unknown>;
+
+/**
+ * Turns any accepted Port body (changelog webhook, Kafka `change.log` message, Automation
+ * webhook with or without the `{event}` envelope) into one ChangeEvent, or lists every field error.
+ */
+export function parsePortBody(raw: unknown, meta: ParseMeta): ParseResult {
+  if (!isObject(raw)) return fail('body', 'body must be a JSON object');
+  // Automation trigger data has no top-level resourceType; a changelog body always does.
+  const wrapped = isObject(raw.event) && raw.resourceType === undefined;
+  const body = withContextNames(wrapped ? (raw.event as JsonObject) : raw);
+  try {
+    const errors = validate(body, wrapped ? 'event' : '');
+    if (errors.length > 0) return { ok: false, errors };
+    const valid = body as PortChangeBody;
+    const action = valid.action.toUpperCase();
+    const event: ChangeEvent = {
+      id: eventId(valid, action),
+      source: meta.source,
+      receivedAt: meta.receivedAt,
+      action,
+      resourceType: valid.resourceType,
+      blueprint: valid.context.blueprint ?? null,
+      entity: valid.context.entity ?? null,
+      body: valid,
+    };
+    return { ok: true, event };
+  } catch (error) {
+    // Recursion over a pathologically deep body must be a 400, not a crashed request.
+    if (error instanceof RangeError) return fail('body', 'body is nested too deeply');
+    throw error;
+  }
+}
+
+/** Automation events name the context keys differently; fill the changelog names, keep the originals. */
+function withContextNames(body: JsonObject): JsonObject {
+  const context = body.context;
+  if (!isObject(context)) return body;
+  const filled: JsonObject = { ...context };
+  if (context.blueprint == null && context.blueprintIdentifier !== undefined) filled.blueprint = context.blueprintIdentifier;
+  if (context.entity == null && context.entityIdentifier !== undefined) filled.entity = context.entityIdentifier;
+  return { ...body, context: filled };
+}
+
+/**
+ * The DTO gets a transformed copy, so the body kept for rules is exactly what was sent.
+ * One message per field (stopAtFirstError), but every invalid field is still reported.
+ */
+function validate(body: JsonObject, prefix: string): FieldError[] {
+  const errors = validateSync(plainToInstance(PortChangeEventDto, validationView(body)), { stopAtFirstError: true });
+  const out: FieldError[] = [];
+  collect(errors, prefix, out);
+  return out;
+}
+
+/**
+ * Only the fields the DTO checks, with entity snapshots reduced to their kind (the DTO only asks
+ * "object or null?"), so class-transformer does not deep-copy a large entity on every request.
+ */
+function validationView(body: JsonObject): JsonObject {
+  const { action, resourceType, status, trigger, context, diff } = body;
+  return {
+    action,
+    resourceType,
+    status,
+    context,
+    trigger: isObject(trigger) ? { at: trigger.at, by: kindOf(trigger.by) } : trigger,
+    diff: isObject(diff) ? { before: kindOf(diff.before), after: kindOf(diff.after) } : diff,
+  };
+}
+
+function kindOf(value: unknown): unknown {
+  if (Array.isArray(value)) return [];
+  return isObject(value) ? {} : value;
+}
+
+function collect(errors: ValidationError[], parent: string, out: FieldError[]): void {
+  for (const error of errors) {
+    const field = parent ? `${parent}.${error.property}` : error.property;
+    const messages = Object.values(error.constraints ?? {});
+    if (messages.length > 0) out.push({ field, message: messages.join('; ') });
+    if (error.children?.length) collect(error.children, field, out);
+  }
+}
+
+function eventId(body: PortChangeBody, action: string): string {
+  // Hash of the change's identity, not its bytes: relays re-serialise and envelopes differ, the change does not.
+  const identity = {
+    action,
+    resourceType: body.resourceType,
+    blueprint: body.context.blueprint ?? null,
+    entity: body.context.entity ?? null,
+    at: body.trigger?.at ?? null,
+    before: body.diff?.before ?? null,
+    after: body.diff?.after ?? null,
+    runId: body.context.runId ?? null,
+  };
+  return `evt_${createHash('sha256').update(canonicalJson(identity)).digest('hex').slice(0, 32)}`;
+}
+
+/**
+ * JSON with the keys of every object sorted, via a sorted copy per object (twice as fast as
+ * hand-building the string). JS still puts integer-like keys first, in numeric order: the result
+ * stays independent of the input's key order, which is all the dedupe key needs.
+ */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, sortedKeys) ?? 'null';
+}
+
+function sortedKeys(_key: string, value: unknown): unknown {
+  if (!isObject(value)) return value;
+  // A null prototype keeps a parsed "__proto__" key as data instead of invoking the setter.
+  const sorted: JsonObject = Object.create(null) as JsonObject;
+  for (const key of Object.keys(value).sort()) sorted[key] = value[key];
+  return sorted;
+}
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function fail(field: string, message: string): ParseResult {
+  return { ok: false, errors: [{ field, message }] };
+}

@@ -1,0 +1,108 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseRulesCliArgs } from './rules-cli.args';
+import { runRulesCli } from './rules.cli';
+
+const ROOT = join(__dirname, '..', '..');
+const EXAMPLE = join(ROOT, 'rules.yaml');
+const EVENT = join(ROOT, 'test', 'fixtures', 'port-events', 'deployment-degraded.json');
+const ENV = { SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T/B/secret-path', SCALER_URL: 'https://scaler.example.com', SCALER_TOKEN: 'super-secret-token' };
+
+function run(argv: string[], env: Record<string, string | undefined> = ENV) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = runRulesCli(argv, env, { out: (text) => out.push(text), err: (text) => err.push(text) });
+  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+}
+
+function tempFile(name: string, content: string): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'rules-cli-')), name);
+  writeFileSync(path, content);
+  return path;
+}
+
+describe('rules CLI', () => {
+  describe('runRulesCli check', () => {
+    it('should report a valid file and exit 0', () => {
+      expect(run(['check', EXAMPLE])).toEqual({ code: 0, stdout: `✓ 3 rules valid in ${EXAMPLE}`, stderr: '' });
+    });
+
+    it('should default to RULES_FILE', () => {
+      expect(run(['check'], { ...ENV, RULES_FILE: EXAMPLE }).stdout).toBe(`✓ 3 rules valid in ${EXAMPLE}`);
+    });
+
+    it('should print every error, one line each naming rule and field, and exit 1', () => {
+      const file = tempFile('bad.yaml', 'rules:\n  - id: a\n    do: [{ http: { url: 1 } }]\n  - id: b\n    when: [{ crosses: x }]\n    do: [{ slack: {} }]\n');
+      expect(run(['check', file], {})).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: [
+          `✗ ${file} is invalid (3 errors):`,
+          'rule "a": do[0].http.url: must be a string',
+          'rule "b": when[0]: must have exactly one of `above` or `below`',
+          'rule "b": do[0].slack.webhookUrl: is required when SLACK_WEBHOOK_URL is not set',
+        ].join('\n'),
+      });
+    });
+
+    it('should refuse a missing file with exit 1', () => {
+      expect(run(['check', '/nonexistent/rules.yaml'])).toMatchObject({ code: 1, stderr: expect.stringContaining('cannot read /nonexistent/rules.yaml: no such file') });
+    });
+  });
+
+  describe('runRulesCli test', () => {
+    it('should print the changes, each rule with why it matched or not, and the rendered actions', () => {
+      const { code, stdout } = run(['test', EXAMPLE, '--event', EVENT]);
+      expect(code).toBe(0);
+      expect(stdout).toContain('Event UPDATE entity notification-service-prod of blueprint deploymentConfig');
+      expect(stdout).toContain('  properties.healthStatus: "Healthy" → "Degraded"');
+      expect(stdout).toContain('  ✓ deployment-health-changed  matched: 1 action');
+      expect(stdout).toContain('  ✗ lock-crashed-deployment    not matched: when[0].changed: properties.healthStatus changed to "Degraded", not to "Crashed"');
+      expect(stdout).toContain('"url": "${SCALER_URL}/services/notification-service-prod/scale"');
+      expect(stdout).toContain('Nothing was sent (dry run).');
+    });
+
+    it('should never print the secret values', () => {
+      const { stdout } = run(['test', EXAMPLE, `--event=${EVENT}`]);
+      expect(stdout).toContain('"Authorization": "Bearer ${SCALER_TOKEN}"');
+      for (const secret of Object.values(ENV)) expect(stdout).not.toContain(secret);
+    });
+
+    it.each([
+      ['not JSON', '{ nope', 'cannot read event file'],
+      ['not a Port event', '{"hello": "world"}', 'is not a Port event the service accepts'],
+    ])('should refuse an event file that is %s with exit 1', (_name, content, message) => {
+      expect(run(['test', EXAMPLE, '--event', tempFile('event.json', content)])).toMatchObject({ code: 1, stderr: expect.stringContaining(message) });
+    });
+
+    it('should refuse invalid rules with exit 1 before reading the event', () => {
+      expect(run(['test', EXAMPLE, '--event', EVENT], {})).toMatchObject({ code: 1, stderr: expect.stringContaining('is not set in the environment') });
+    });
+  });
+
+  describe('usage', () => {
+    it.each([[[]], [['lint']], [['test', EXAMPLE]], [['check', 'a.yaml', 'b.yaml']], [['check', '--event', EVENT]], [['check', '--verbose']]])(
+      'should exit 2 with the usage for %j',
+      (argv) => {
+        expect(run(argv)).toMatchObject({ code: 2, stdout: '', stderr: expect.stringContaining('Usage:') });
+      },
+    );
+
+    it('should print the usage for --help and exit 0', () => {
+      expect(run(['check', '--help'])).toMatchObject({ code: 0, stdout: expect.stringContaining('npm run rules -- test [FILE] --event PAYLOAD.json') });
+    });
+  });
+
+  describe('parseRulesCliArgs', () => {
+    it.each([
+      [['check'], { command: 'check', file: 'default.yaml' }],
+      [['check', 'x.yaml'], { command: 'check', file: 'x.yaml' }],
+      [['test', '--event', 'e.json'], { command: 'test', file: 'default.yaml', eventFile: 'e.json' }],
+      [['test', '--event=e.json', 'x.yaml'], { command: 'test', file: 'x.yaml', eventFile: 'e.json' }],
+      [['test', '--event'], '`test` needs --event PAYLOAD.json'],
+    ])('should parse %j', (argv, expected) => {
+      expect(parseRulesCliArgs(argv, 'default.yaml')).toEqual(expected);
+    });
+  });
+});

@@ -1,0 +1,43 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { QueueUnavailableError } from '../ingest/event-intake.service';
+
+interface FastifyError {
+  statusCode?: number;
+  code?: string;
+  message: string;
+}
+
+/** One place that turns errors into HTTP answers; no stack trace or internal message leaves. */
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HTTP');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    const { status, body } = this.describe(exception);
+    if (status >= 500) this.logger.error(`${status}: ${exception instanceof Error ? exception.message : 'unknown error'}`);
+    void reply.status(status).send(body);
+  }
+
+  private describe(exception: unknown): { status: number; body: object } {
+    if (exception instanceof HttpException) {
+      const response = exception.getResponse();
+      const body = typeof response === 'string' ? { statusCode: exception.getStatus(), message: response } : response;
+      return { status: exception.getStatus(), body };
+    }
+    if (exception instanceof QueueUnavailableError) {
+      return answer(HttpStatus.SERVICE_UNAVAILABLE, 'Service Unavailable', 'Redis is unreachable; retry later');
+    }
+    const fastify = exception as FastifyError;
+    if (typeof fastify?.statusCode === 'number' && fastify.statusCode >= 400 && fastify.statusCode < 500) {
+      // Fastify's own 4xx (body too large, unsupported media type, malformed JSON) carry safe messages.
+      return answer(fastify.statusCode, fastify.code ?? 'Bad Request', fastify.message);
+    }
+    return answer(HttpStatus.INTERNAL_SERVER_ERROR, 'Internal Server Error', 'internal error');
+  }
+}
+
+function answer(statusCode: number, error: string, message: string) {
+  return { status: statusCode, body: { statusCode, error, message } };
+}

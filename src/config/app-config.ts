@@ -1,0 +1,67 @@
+import { EnvironmentVariables } from './environment-variables';
+import { validateEnvironment } from './validate-environment';
+
+export type Role = 'api' | 'worker' | 'all';
+
+/** The typed configuration every module receives; built once from the validated environment. */
+export class AppConfig {
+  http: { port: number; host: string; bodyLimitBytes: number };
+  redis: { url: string };
+  queuePrefix: string;
+  role: Role;
+  rulesFile: string;
+  port: { clientId?: string; clientSecret?: string; apiUrl: string };
+  webhookSignature: 'required' | 'off';
+  slack: { defaultWebhookUrl?: string };
+  smeeUrl?: string;
+  adminToken?: string;
+  httpActionAllowedHosts: string[];
+  logLevel: string;
+  dedupeTtlSeconds: number;
+  eventRetentionSeconds: number;
+  /** Messages per second per Slack webhook URL (Slack allows about one). */
+  slackMaxPerSecond: number;
+  /** Tries per action (first send included) and the first retry delay; later delays double. */
+  actionRetry: { attempts: number; baseDelayMs: number };
+  /** Values for `${NAME}` in the rules file (the process environment at boot). */
+  ruleVariables: Readonly<Record<string, string | undefined>>;
+
+  get runsApi(): boolean {
+    return this.role !== 'worker';
+  }
+
+  get runsWorkers(): boolean {
+    return this.role !== 'api';
+  }
+}
+
+export function buildAppConfig(env: Record<string, string | undefined>): AppConfig {
+  const vars: EnvironmentVariables = validateEnvironment(env);
+  return Object.assign(new AppConfig(), {
+    http: { port: vars.PORT ?? 3000, host: vars.HOST ?? '0.0.0.0', bodyLimitBytes: 1024 * 1024 },
+    redis: { url: vars.REDIS_URL ?? 'redis://127.0.0.1:6379' },
+    queuePrefix: vars.QUEUE_PREFIX ?? 'reactor',
+    role: vars.ROLE ?? 'all',
+    rulesFile: vars.RULES_FILE ?? './rules.yaml',
+    port: {
+      clientId: vars.PORT_CLIENT_ID,
+      clientSecret: vars.PORT_CLIENT_SECRET,
+      apiUrl: (vars.PORT_API_URL ?? 'https://api.port.io/v1').replace(/\/+$/, ''),
+    },
+    webhookSignature: vars.WEBHOOK_SIGNATURE ?? (vars.PORT_CLIENT_SECRET ? 'required' : 'off'),
+    slack: { defaultWebhookUrl: vars.SLACK_WEBHOOK_URL },
+    smeeUrl: vars.SMEE_URL,
+    adminToken: vars.ADMIN_TOKEN,
+    httpActionAllowedHosts: splitList(vars.HTTP_ACTION_ALLOWED_HOSTS),
+    logLevel: vars.LOG_LEVEL ?? 'info',
+    dedupeTtlSeconds: vars.DEDUPE_TTL_SECONDS ?? 86_400,
+    eventRetentionSeconds: vars.EVENT_RETENTION_SECONDS ?? 7 * 86_400,
+    slackMaxPerSecond: vars.SLACK_MAX_PER_SECOND ?? 1,
+    actionRetry: { attempts: vars.ACTION_ATTEMPTS ?? 8, baseDelayMs: vars.ACTION_RETRY_BASE_MS ?? 2_000 },
+    ruleVariables: Object.freeze({ ...env }),
+  });
+}
+
+function splitList(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((item) => item.trim().toLowerCase()).filter(Boolean);
+}

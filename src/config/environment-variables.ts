@@ -1,0 +1,71 @@
+import { Transform } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength, ValidateIf } from 'class-validator';
+
+const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : Number(value));
+const blankToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
+const REDIS_URL = /^rediss?:\/\/[^\s]+$/;
+
+/** The raw environment, by its variable names; validated once at boot. */
+export class EnvironmentVariables {
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  PORT?: number;
+
+  @IsOptional() @IsString() @MinLength(1)
+  HOST?: string;
+
+  @IsOptional() @Matches(REDIS_URL, { message: 'REDIS_URL must look like redis://[:password@]host:port[/db] or rediss://…' })
+  REDIS_URL?: string;
+
+  @IsOptional() @Matches(/^[A-Za-z0-9_.:-]+$/, { message: 'QUEUE_PREFIX may contain letters, digits and _ . : - only' })
+  QUEUE_PREFIX?: string;
+
+  @IsOptional() @IsIn(['api', 'worker', 'all'])
+  ROLE?: 'api' | 'worker' | 'all';
+
+  @IsOptional() @IsString() @MinLength(1)
+  RULES_FILE?: string;
+
+  @Transform(blankToUndefined) @IsOptional() @IsString()
+  PORT_CLIENT_ID?: string;
+
+  @Transform(blankToUndefined) @ValidateIf((env: EnvironmentVariables) => env.PORT_CLIENT_SECRET !== undefined || env.WEBHOOK_SIGNATURE === 'required')
+  @IsString({ message: 'PORT_CLIENT_SECRET must be set when WEBHOOK_SIGNATURE=required' })
+  @MinLength(1, { message: 'PORT_CLIENT_SECRET must be set when WEBHOOK_SIGNATURE=required' })
+  PORT_CLIENT_SECRET?: string;
+
+  @IsOptional() @IsUrl({ require_tld: false, protocols: ['http', 'https'] })
+  PORT_API_URL?: string;
+
+  @IsOptional() @IsIn(['required', 'off'])
+  WEBHOOK_SIGNATURE?: 'required' | 'off';
+
+  @Transform(blankToUndefined) @IsOptional() @IsUrl({ require_tld: false, protocols: ['http', 'https'] }, { message: 'SLACK_WEBHOOK_URL must be an http(s) URL' })
+  SLACK_WEBHOOK_URL?: string;
+
+  @Transform(blankToUndefined) @IsOptional() @IsUrl({ require_tld: false, protocols: ['http', 'https'] })
+  SMEE_URL?: string;
+
+  @Transform(blankToUndefined) @IsOptional() @IsString() @MinLength(16, { message: 'ADMIN_TOKEN must be at least 16 characters' })
+  ADMIN_TOKEN?: string;
+
+  @Transform(blankToUndefined) @IsOptional() @IsString()
+  HTTP_ACTION_ALLOWED_HOSTS?: string;
+
+  @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL?: string;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(60)
+  DEDUPE_TTL_SECONDS?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(60)
+  EVENT_RETENTION_SECONDS?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1000)
+  SLACK_MAX_PER_SECOND?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(50)
+  ACTION_ATTEMPTS?: number;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(10) @Max(600_000)
+  ACTION_RETRY_BASE_MS?: number;
+}

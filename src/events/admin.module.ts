@@ -1,0 +1,11 @@
+import { Module } from '@nestjs/common';
+import { AdminTokenGuard } from './admin-token.guard';
+import { EventReplayService } from './event-replay.service';
+import { EventsController } from './events.controller';
+
+/** ROLE=api|all: the admin HTTP routes (`/events`, replay). */
+@Module({
+  controllers: [EventsController],
+  providers: [EventReplayService, AdminTokenGuard],
+})
+export class AdminModule {}

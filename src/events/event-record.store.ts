@@ -1,0 +1,129 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type Redis from 'ioredis';
+import type { Change, ChangeEvent } from '../changes/change-event';
+import { AppConfig } from '../config/app-config';
+import { PRODUCER_REDIS } from '../queue/producer-redis.provider';
+import { ActionRecord, EventRecord, EventStatus, eventStatus } from './event-record';
+
+export interface EvaluationRecord {
+  evaluatedAt: string;
+  changes: Change[];
+  matchedRules: string[];
+  ruleFailures: { ruleId: string; error: string }[];
+}
+
+export interface RecordQuery {
+  entity?: string;
+  rule?: string;
+  status?: EventStatus;
+  limit: number;
+  /** Only events received before this time (ms); the page cursor. */
+  before?: number;
+}
+
+const ACTION_FIELD = 'action:';
+const SCAN_BATCH = 100;
+const SCAN_MAX = 2_000;
+
+/**
+ * Event records in Redis: one hash per event (each action its own field, so concurrent workers
+ * never overwrite each other) and a sorted set by receipt time for listing. Expire after retention.
+ */
+@Injectable()
+export class EventRecordStore {
+  constructor(
+    @Inject(PRODUCER_REDIS) private readonly redis: Redis,
+    private readonly config: AppConfig,
+  ) {}
+
+  async recordEvaluation(event: ChangeEvent, evaluation: EvaluationRecord, actions: ActionRecord[]): Promise<void> {
+    const key = this.key(event.id);
+    const received = Date.parse(event.receivedAt);
+    const pipeline = this.redis.multi().hset(key, 'event', JSON.stringify(event), 'evaluation', JSON.stringify(evaluation));
+    // HSETNX: a retried evaluation must not reset an action that already ran.
+    for (const action of actions) pipeline.hsetnx(key, ACTION_FIELD + action.key, JSON.stringify(action));
+    pipeline
+      .expire(key, this.config.eventRetentionSeconds)
+      .zadd(this.indexKey(), received, event.id)
+      .zremrangebyscore(this.indexKey(), '-inf', Date.now() - this.config.eventRetentionSeconds * 1000);
+    await pipeline.exec();
+  }
+
+  async updateAction(eventId: string, action: ActionRecord): Promise<void> {
+    await this.redis.hset(this.key(eventId), ACTION_FIELD + action.key, JSON.stringify(action));
+  }
+
+  async nextReplay(eventId: string): Promise<number> {
+    return this.redis.hincrby(this.key(eventId), 'replays', 1);
+  }
+
+  async storedEvent(eventId: string): Promise<ChangeEvent | undefined> {
+    const raw = await this.redis.hget(this.key(eventId), 'event');
+    return raw ? (JSON.parse(raw) as ChangeEvent) : undefined;
+  }
+
+  async get(eventId: string): Promise<EventRecord | undefined> {
+    const fields = await this.redis.hgetall(this.key(eventId));
+    return fields.event ? toRecord(fields) : undefined;
+  }
+
+  async list(query: RecordQuery): Promise<{ items: EventRecord[]; nextBefore?: number }> {
+    const items: EventRecord[] = [];
+    let max: number | string = query.before !== undefined ? `(${query.before}` : '+inf';
+    for (let scanned = 0; scanned < SCAN_MAX && items.length < query.limit; scanned += SCAN_BATCH) {
+      const page: string[] = await this.redis.zrevrangebyscore(this.indexKey(), max, '-inf', 'WITHSCORES', 'LIMIT', 0, SCAN_BATCH);
+      if (page.length === 0) return { items };
+      const ids = page.filter((_, i) => i % 2 === 0);
+      const records = await Promise.all(ids.map((id) => this.get(id)));
+      for (const record of records) {
+        if (record && matches(record, query) && items.length < query.limit) items.push(record);
+      }
+      max = `(${page[page.length - 1]}`;
+    }
+    const last = items[items.length - 1];
+    return { items, nextBefore: items.length === query.limit && last ? Date.parse(last.receivedAt) : undefined };
+  }
+
+  private key(eventId: string): string {
+    return `${this.config.queuePrefix}:record:${eventId}`;
+  }
+
+  private indexKey(): string {
+    return `${this.config.queuePrefix}:records`;
+  }
+}
+
+function toRecord(fields: Record<string, string>): EventRecord {
+  const event = JSON.parse(fields.event) as ChangeEvent;
+  const evaluation = fields.evaluation ? (JSON.parse(fields.evaluation) as EvaluationRecord) : undefined;
+  const actions = Object.entries(fields)
+    .filter(([name]) => name.startsWith(ACTION_FIELD))
+    .map(([, value]) => JSON.parse(value) as ActionRecord)
+    .sort((a, b) => a.replay - b.replay || a.ruleId.localeCompare(b.ruleId) || a.actionIndex - b.actionIndex);
+  const record: EventRecord = {
+    eventId: event.id,
+    status: 'queued',
+    source: event.source,
+    action: event.action,
+    resourceType: event.resourceType,
+    blueprint: event.blueprint,
+    entity: event.entity,
+    receivedAt: event.receivedAt,
+    evaluatedAt: evaluation?.evaluatedAt,
+    changes: evaluation?.changes ?? [],
+    matchedRules: evaluation?.matchedRules ?? [],
+    ruleFailures: evaluation?.ruleFailures ?? [],
+    replays: Number(fields.replays ?? 0),
+    actions,
+  };
+  record.status = eventStatus(record);
+  return record;
+}
+
+function matches(record: EventRecord, query: RecordQuery): boolean {
+  return (
+    (!query.entity || record.entity === query.entity) &&
+    (!query.rule || record.matchedRules.includes(query.rule)) &&
+    (!query.status || record.status === query.status)
+  );
+}

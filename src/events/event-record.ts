@@ -1,0 +1,46 @@
+import type { Change, ChangeEvent } from '../changes/change-event';
+
+export type ActionStatus = 'queued' | 'running' | 'retrying' | 'succeeded' | 'failed';
+export type EventStatus = 'queued' | 'no-match' | 'dispatching' | 'succeeded' | 'failed';
+
+/** What happened to one action of one matched rule. Never holds a secret. */
+export interface ActionRecord {
+  key: string;
+  ruleId: string;
+  actionIndex: number;
+  /** 0 for the first evaluation, n for the n-th replay. */
+  replay: number;
+  type: string;
+  status: ActionStatus;
+  attempts: number;
+  lastError?: { statusCode?: number; message: string };
+  result?: { statusCode?: number; summary: string };
+  queuedAt: string;
+  updatedAt: string;
+}
+
+/** The operator's view of one event: `GET /events/:eventId`. */
+export interface EventRecord {
+  eventId: string;
+  status: EventStatus;
+  source: ChangeEvent['source'];
+  action: string;
+  resourceType: string;
+  blueprint: string | null;
+  entity: string | null;
+  receivedAt: string;
+  evaluatedAt?: string;
+  changes: Change[];
+  matchedRules: string[];
+  ruleFailures: { ruleId: string; error: string }[];
+  replays: number;
+  actions: ActionRecord[];
+}
+
+export function eventStatus(record: Pick<EventRecord, 'evaluatedAt' | 'actions'>): EventStatus {
+  if (!record.evaluatedAt) return 'queued';
+  if (record.actions.length === 0) return 'no-match';
+  if (record.actions.some((action) => action.status === 'failed')) return 'failed';
+  if (record.actions.every((action) => action.status === 'succeeded')) return 'succeeded';
+  return 'dispatching';
+}

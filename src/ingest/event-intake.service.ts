@@ -1,0 +1,62 @@
+import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Queue } from 'bullmq';
+import type Redis from 'ioredis';
+import { ChangeEvent } from '../changes/change-event';
+import { AppConfig } from '../config/app-config';
+import { jobOptions, DEFAULT_JOB_OPTIONS } from '../queue/job-options';
+import { EvaluateEventJob } from '../queue/job-types';
+import { PRODUCER_REDIS } from '../queue/producer-redis.provider';
+import { JobName, QueueName } from '../queue/queue-names';
+
+/** Redis (or the queue in it) could not take the event; the caller should retry later. */
+export class QueueUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super(`queue unavailable: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'QueueUnavailableError';
+  }
+}
+
+export interface IntakeResult {
+  eventId: string;
+  duplicate: boolean;
+}
+
+/**
+ * The one way into the service for every source: dedupe, then put the event durably on the
+ * events queue. Resolves only once Redis has the job.
+ */
+@Injectable()
+export class EventIntakeService implements OnModuleDestroy {
+  private readonly logger = new Logger(EventIntakeService.name);
+  private readonly queue: Queue<EvaluateEventJob>;
+
+  constructor(
+    @Inject(PRODUCER_REDIS) private readonly redis: Redis,
+    private readonly config: AppConfig,
+  ) {
+    this.queue = new Queue(QueueName.Events, {
+      connection: redis,
+      prefix: config.queuePrefix,
+      defaultJobOptions: DEFAULT_JOB_OPTIONS,
+    });
+    this.queue.on('error', (error) => this.logger.warn(`events queue: ${error.message}`));
+  }
+
+  async accept(event: ChangeEvent): Promise<IntakeResult> {
+    const dedupeKey = `${this.config.queuePrefix}:dedupe:${event.id}`;
+    try {
+      if (await this.redis.exists(dedupeKey)) return { eventId: event.id, duplicate: true };
+      // The jobId makes a concurrent second delivery a no-op while the first job is still kept;
+      // the dedupe key is written only after the job exists, so a crash in between loses nothing.
+      await this.queue.add(JobName.EvaluateEvent, { event }, jobOptions(JobName.EvaluateEvent, event.id));
+      const first = await this.redis.set(dedupeKey, event.receivedAt, 'EX', this.config.dedupeTtlSeconds, 'NX');
+      return { eventId: event.id, duplicate: first === null };
+    } catch (error) {
+      throw new QueueUnavailableError(error);
+    }
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.queue.close();
+  }
+}

@@ -1,0 +1,50 @@
+import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
+import { Logger } from '@nestjs/common';
+import { DelayedError, Job, UnrecoverableError } from 'bullmq';
+import { actionBackoff } from '../actions/action-backoff';
+import { DispatchResult } from '../actions/action-dispatcher';
+import { ActionRunnerService } from '../actions/action-runner.service';
+import { SlackPacingService } from '../actions/slack/slack-pacing.service';
+import { DispatchActionJob } from './job-types';
+import { JobName, QueueName } from './queue-names';
+
+type PacedJob = DispatchActionJob & { slot?: { at: number; attempt: number } };
+
+/** Consumes action jobs; Slack sends are paced per webhook before they run. */
+@Processor(QueueName.Actions, { concurrency: 32, settings: { backoffStrategy: actionBackoff } })
+export class ActionProcessor extends WorkerHost {
+  private readonly logger = new Logger(ActionProcessor.name);
+
+  constructor(
+    private readonly runner: ActionRunnerService,
+    private readonly pacing: SlackPacingService,
+  ) {
+    super();
+  }
+
+  async process(job: Job<PacedJob>, token?: string): Promise<DispatchResult> {
+    switch (job.name) {
+      case JobName.DispatchAction:
+        await this.waitForSlot(job, token);
+        return this.runner.run(job.data, { number: job.attemptsMade + 1, max: job.opts.attempts ?? 1, queuedAt: job.timestamp });
+      default:
+        throw new UnrecoverableError(`actions queue has no handler for job "${job.name}"`);
+    }
+  }
+
+  /** A slot reserved for this attempt is kept across the delay, so a delayed job never queues again behind later ones. */
+  private async waitForSlot(job: Job<PacedJob>, token?: string): Promise<void> {
+    const reserved = job.data.slot?.attempt === job.attemptsMade ? job.data.slot.at : undefined;
+    const at = reserved ?? (await this.pacing.sendTime(job.data.action));
+    if (at === undefined || at <= Date.now() + 5) return;
+    await job.updateData({ ...job.data, slot: { at, attempt: job.attemptsMade } });
+    await job.moveToDelayed(at, token);
+    throw new DelayedError();
+  }
+
+  /** Without a listener a Redis error on the worker would be thrown as an unhandled 'error' event. */
+  @OnWorkerEvent('error')
+  onError(error: Error): void {
+    this.logger.warn(`worker: ${error.message}`);
+  }
+}

@@ -1,0 +1,36 @@
+import { Logger, Provider } from '@nestjs/common';
+import Redis from 'ioredis';
+import { AppConfig } from '../config/app-config';
+import { producerRedisOptions } from './redis-options';
+
+export const PRODUCER_REDIS = Symbol('PRODUCER_REDIS');
+const FIRST_CONNECT_WAIT_MS = 5_000;
+
+/**
+ * One fail-fast connection for the HTTP side: enqueue, dedupe, records and readiness. Start-up
+ * waits briefly for it so the first webhooks are not refused; Redis down at start is not fatal
+ * (readiness says so, webhooks answer 503 until it is back).
+ */
+export const producerRedisProvider: Provider = {
+  provide: PRODUCER_REDIS,
+  inject: [AppConfig],
+  useFactory: async (config: AppConfig) => {
+    const redis = new Redis(producerRedisOptions(config.redis.url));
+    const logger = new Logger('Redis');
+    let lastError = '';
+    // Without a listener ioredis would print every reconnect failure; log each distinct error once.
+    redis.on('error', (error: Error) => {
+      if (error.message !== lastError) logger.warn(`producer connection: ${error.message}`);
+      lastError = error.message;
+    });
+    redis.on('ready', () => (lastError = ''));
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, FIRST_CONNECT_WAIT_MS);
+      redis.once('ready', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    return redis;
+  },
+};

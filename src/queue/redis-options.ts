@@ -1,0 +1,35 @@
+import type { RedisOptions } from 'ioredis';
+
+/** ioredis options from REDIS_URL (redis:// or rediss:// for TLS, with optional user, password and db). */
+export function redisOptionsFromUrl(url: string): RedisOptions {
+  const parsed = new URL(url);
+  const db = parsed.pathname.replace('/', '');
+  return {
+    host: parsed.hostname.replace(/^\[|\]$/g, ''),
+    port: parsed.port ? Number(parsed.port) : 6379,
+    username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
+    password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+    db: db ? Number(db) : undefined,
+    tls: parsed.protocol === 'rediss:' ? { servername: parsed.hostname } : undefined,
+  };
+}
+
+/**
+ * The enqueue side fails fast when Redis is down, so the webhook answers 503 and Port retries,
+ * instead of holding the request while ioredis queues commands offline.
+ */
+export function producerRedisOptions(url: string): RedisOptions {
+  return {
+    ...redisOptionsFromUrl(url),
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: 2_000,
+    connectTimeout: 2_000,
+    retryStrategy: (times) => Math.min(times * 200, 2_000),
+  };
+}
+
+/** Workers wait for Redis to come back (BullMQ requires maxRetriesPerRequest: null for blocking calls). */
+export function workerRedisOptions(url: string): RedisOptions {
+  return { ...redisOptionsFromUrl(url), maxRetriesPerRequest: null, enableOfflineQueue: true };
+}

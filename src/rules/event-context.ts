@@ -1,0 +1,36 @@
+import type { Change, ChangeEvent, EntitySnapshot } from '../changes/change-event';
+
+/**
+ * The context jq conditions and `{{ }}` templates see, without `.rule` (added per rule): the Port
+ * body as received plus `.entity`, `.changes` and `.event`.
+ */
+export function eventContext(event: ChangeEvent, changes: Change[]): Record<string, unknown> {
+  const { rule: _addedPerRule, ...body } = event.body;
+  return {
+    ...body,
+    entity: entityOf(event),
+    changes,
+    event: { id: event.id, source: event.source, receivedAt: event.receivedAt },
+  };
+}
+
+/** The entity as it is now: `diff.after`, or `diff.before` on DELETE; null without a diff. */
+export function entityOf(event: ChangeEvent): EntitySnapshot | null {
+  const diff = event.body.diff;
+  return (event.action === 'DELETE' ? diff?.before : diff?.after) ?? null;
+}
+
+/** Serialises the context once, on first use, for every jq call of one event. */
+export class EventContextJson {
+  private json: string | undefined;
+
+  constructor(
+    private readonly event: ChangeEvent,
+    private readonly changes: Change[],
+  ) {}
+
+  get value(): string {
+    this.json ??= JSON.stringify(eventContext(this.event, this.changes));
+    return this.json;
+  }
+}

@@ -1,0 +1,80 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Injectable, Logger } from '@nestjs/common';
+import { Queue } from 'bullmq';
+import { actionKey } from '../actions/action-key';
+import { isOwnWrite } from '../actions/port/own-write';
+import { portAppUrlFrom } from '../actions/slack/slack-message.builder';
+import { ChangeEvent } from '../changes/change-event';
+import { changesFor } from '../changes/entity-diff';
+import { AppConfig } from '../config/app-config';
+import { ActionRecord } from '../events/event-record';
+import { EventRecordStore } from '../events/event-record.store';
+import { jobOptions } from '../queue/job-options';
+import { DispatchActionJob } from '../queue/job-types';
+import { JobName, QueueName } from '../queue/queue-names';
+import { evaluateRules, RuleMatch } from './rule-evaluator';
+import { RulesService } from './rules.service';
+
+export interface EvaluationSummary {
+  matched: string[];
+  actions: number;
+}
+
+/** Event -> changes -> matched rules -> recorded, then one queued job per action (deterministic ids: a retry adds nothing twice). */
+@Injectable()
+export class EventEvaluationService {
+  private readonly logger = new Logger(EventEvaluationService.name);
+  private readonly portAppUrl: string;
+  private readonly actionRetry: AppConfig['actionRetry'];
+  private readonly clientId?: string;
+
+  constructor(
+    private readonly rules: RulesService,
+    private readonly records: EventRecordStore,
+    @InjectQueue(QueueName.Actions) private readonly actions: Queue<DispatchActionJob>,
+    config: AppConfig,
+  ) {
+    this.portAppUrl = portAppUrlFrom(config.port.apiUrl);
+    this.actionRetry = config.actionRetry;
+    this.clientId = config.port.clientId;
+  }
+
+  async evaluate(event: ChangeEvent, replay = 0): Promise<EvaluationSummary> {
+    const ruleSet = this.rules.current();
+    if (!ruleSet) throw new Error('no rules loaded');
+    const changes = changesFor(event);
+    const evaluation = evaluateRules(ruleSet, event, changes, { portAppUrl: this.portAppUrl });
+    const { failures } = evaluation;
+    for (const failure of failures) this.logger.warn({ eventId: event.id, ruleId: failure.ruleId }, `rule evaluation failed: ${failure.error}`);
+    const matches = this.withoutOwnWriteLoops(event, evaluation.matches);
+
+    const now = new Date().toISOString();
+    const jobs = matches.flatMap((match) =>
+      match.actions.map((action, actionIndex) => {
+        const key = actionKey(event.id, replay, match.ruleId, actionIndex);
+        const data: DispatchActionJob = { eventId: event.id, ruleId: match.ruleId, actionIndex, replay, action, receivedAt: event.receivedAt };
+        return { name: JobName.DispatchAction, data, opts: jobOptions(JobName.DispatchAction, key, this.actionRetry) };
+      }),
+    );
+    const actionRecords: ActionRecord[] = jobs.map(({ data, opts }) => ({
+      key: opts.jobId!, ruleId: data.ruleId, actionIndex: data.actionIndex, replay, type: data.action.type,
+      status: 'queued', attempts: 0, queuedAt: now, updatedAt: now,
+    }));
+    const matched = matches.map((match) => match.ruleId);
+    // Record first: a worker may pick an action job up the moment it is added.
+    await this.records.recordEvaluation(event, { evaluatedAt: now, changes, matchedRules: matched, ruleFailures: failures }, actionRecords);
+    if (jobs.length > 0) await this.actions.addBulk(jobs);
+    this.logger.log({ eventId: event.id, replay, changes: changes.length, matched }, `event evaluated: ${matched.length} rules matched, ${jobs.length} actions queued`);
+    return { matched, actions: jobs.length };
+  }
+
+  /** A rule that patches Port is not run for the changelog of our own patch, or it would trigger itself forever. */
+  private withoutOwnWriteLoops(event: ChangeEvent, matches: RuleMatch[]): RuleMatch[] {
+    if (!isOwnWrite(event, this.clientId)) return matches;
+    return matches.filter((match) => {
+      const loops = match.actions.some((action) => action.type === 'port');
+      if (loops) this.logger.log({ eventId: event.id, ruleId: match.ruleId }, 'rule skipped: the change was made by this service (loop guard)');
+      return !loops;
+    });
+  }
+}

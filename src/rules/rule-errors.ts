@@ -1,0 +1,43 @@
+import type { ValidationError } from 'class-validator';
+
+/** One problem of a rules file. `field` is relative to the rule when `ruleId` is set, else absolute (`rules[2].id`). */
+export interface RuleError {
+  ruleId?: string;
+  field: string;
+  message: string;
+}
+
+/** A field-level problem before it is attached to a rule. */
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+/** One line per error: `rule "deployment-degraded": do[0].http.url: must be a string`. */
+export function formatRuleErrors(errors: RuleError[]): string {
+  return errors.map(formatRuleError).join('\n');
+}
+
+export function formatRuleError({ ruleId, field, message }: RuleError): string {
+  const where = field ? `${field}: ` : '';
+  return ruleId === undefined ? `${where}${message}` : `rule ${JSON.stringify(ruleId)}: ${where}${message}`;
+}
+
+/** `a.b` + `c` -> `a.b.c`; `a` + `[0]` -> `a[0]`; keys that are not identifiers are quoted. */
+export function joinField(parent: string, key: string | number): string {
+  if (typeof key === 'number') return `${parent}[${key}]`;
+  const part = /^[A-Za-z_$][\w$-]*$/.test(key) ? key : JSON.stringify(key);
+  return parent ? `${parent}.${part}` : part;
+}
+
+/** class-validator's tree, flattened to one FieldError per failed constraint. */
+export function fieldErrorsOf(errors: ValidationError[], parent: string): FieldError[] {
+  return errors.flatMap((error) => {
+    const field = joinField(parent, error.property);
+    const own = Object.entries(error.constraints ?? {}).map(([constraint, message]) => ({
+      field,
+      message: constraint === 'whitelistValidation' ? 'is not a known field' : message,
+    }));
+    return [...own, ...fieldErrorsOf(error.children ?? [], field)];
+  });
+}

@@ -1,0 +1,79 @@
+import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import { readFileSync, unwatchFile, watchFile } from 'node:fs';
+import { resolve } from 'node:path';
+import { AppConfig } from '../config/app-config';
+import { formatRuleErrors, loadRulesFromText } from './rule-file.loader';
+import type { RuleSet } from './rule.types';
+
+const POLL_INTERVAL_MS = 1_000;
+
+/** The rules file failed validation at start: the service must not run with no or half its rules. */
+export class RulesFileError extends Error {
+  constructor(path: string, details: string) {
+    super(`rules file ${path} is invalid:\n${details}`);
+    this.name = 'RulesFileError';
+  }
+}
+
+/**
+ * Holds the current rules. Polls the file (stat-based, so editor renames and Kubernetes
+ * ConfigMap symlink swaps are seen) and swaps in a new set only when it validates whole.
+ */
+@Injectable()
+export class RulesService implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger(RulesService.name);
+  private readonly path: string;
+  private ruleSet: RuleSet | undefined;
+  private contentHash = '';
+
+  constructor(private readonly config: AppConfig) {
+    this.path = resolve(config.rulesFile);
+  }
+
+  onModuleInit(): void {
+    const outcome = this.load();
+    if (outcome !== 'loaded') throw new RulesFileError(this.path, outcome);
+    watchFile(this.path, { interval: POLL_INTERVAL_MS }, () => this.reload());
+  }
+
+  onModuleDestroy(): void {
+    unwatchFile(this.path);
+  }
+
+  current(): RuleSet | undefined {
+    return this.ruleSet;
+  }
+
+  /** Re-reads the file; keeps the old rules when the new file is invalid. Returns whether it changed. */
+  reload(): boolean {
+    const before = this.contentHash;
+    const outcome = this.load();
+    if (outcome === 'loaded') {
+      if (before !== this.contentHash) this.logger.log(`rules reloaded: ${this.ruleSet?.rules.length ?? 0} rules from ${this.path}`);
+      return before !== this.contentHash;
+    }
+    this.logger.error(`rules file ${this.path} refused, keeping the ${this.ruleSet?.rules.length ?? 0} rules loaded before:\n${outcome}`);
+    return false;
+  }
+
+  private load(): 'loaded' | string {
+    let text: string;
+    try {
+      text = readFileSync(this.path, 'utf8');
+    } catch (error) {
+      return `cannot read it: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`;
+    }
+    const hash = createHash('sha256').update(text).digest('hex');
+    if (hash === this.contentHash) return 'loaded';
+    const result = loadRulesFromText(text, {
+      env: this.config.ruleVariables,
+      source: this.path,
+      slackDefaultConfigured: Boolean(this.config.slack.defaultWebhookUrl),
+    });
+    if (!result.ok) return formatRuleErrors(result.errors);
+    this.ruleSet = result.ruleSet;
+    this.contentHash = hash;
+    return 'loaded';
+  }
+}

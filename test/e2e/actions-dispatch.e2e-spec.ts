@@ -1,0 +1,250 @@
+import { readSample } from '../support/port-samples';
+import { hang, MockTarget, status } from '../support/mock-target';
+import { startTestApp, TestApp, waitFor, writeRulesFile } from '../support/test-app';
+import { EventRecord } from '../../src/events/event-record';
+
+const ADMIN = 'admin-token-for-tests-0123456789';
+const SCALER_TOKEN = 'scaler-secret-9f8e7d6c';
+const entity = readSample('entity-deploymentConfig-notification-service-prod.json') as { properties: Record<string, unknown> };
+
+/** A deploymentConfig UPDATE changing the given properties of the sample entity. */
+function deploymentUpdate(after: Record<string, unknown>, at = new Date().toISOString()) {
+  const before = { ...entity, blueprint: 'deploymentConfig' };
+  return {
+    action: 'UPDATE', resourceType: 'entity', status: 'SUCCESS',
+    trigger: { by: { orgId: 'org_1', userId: 'someone@example.com' }, origin: 'UI', at },
+    context: { entity: 'notification-service-prod', blueprint: 'deploymentConfig', runId: null },
+    diff: { before, after: { ...before, properties: { ...entity.properties, ...after } } },
+  };
+}
+
+function rules(slack: MockTarget, scaler: MockTarget, port: MockTarget) {
+  return writeRulesFile(`
+rules:
+  - id: deployment-degraded
+    blueprint: deploymentConfig
+    events: [UPDATE]
+    when:
+      - changed: properties.healthStatus
+        from: Healthy
+        to: [Degraded, Crashed]
+    do:
+      - slack:
+          text: ":warning: {{ .entity.title }} is {{ .diff.after.properties.healthStatus }}"
+  - id: cpu-high
+    blueprint: deploymentConfig
+    when:
+      - crosses: properties.cpuUtil
+        above: 80
+    do:
+      - slack: {}
+      - http:
+          url: "${scaler.url('/services')}/{{ .context.entity }}/scale"
+          headers: { Authorization: "Bearer \${SCALER_TOKEN}" }
+          body: { replicas: 3, reason: "{{ .rule.id }}" }
+          timeoutMs: 300
+  - id: lock-crashed
+    blueprint: deploymentConfig
+    when:
+      - changed: properties.healthStatus
+        to: Crashed
+    do:
+      - port:
+          properties: { locked: true }
+  - id: blocked-egress
+    blueprint: deploymentConfig
+    when:
+      - changed: properties.memoryUtil
+    do:
+      - http:
+          url: "http://169.254.169.254/latest/meta-data"
+`);
+}
+
+describe('actions end to end (webhook -> queue -> mock Slack / scaler / Port)', () => {
+  const slack = new MockTarget();
+  const scaler = new MockTarget();
+  const port = new MockTarget();
+  let t: TestApp;
+
+  beforeAll(async () => {
+    await Promise.all([slack.start(), scaler.start(), port.start()]);
+    port.otherwise((req, res) => {
+      if (req.path === '/v1/auth/access_token') return res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ accessToken: 'port-access-token', expiresIn: 3600, tokenType: 'Bearer' }));
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true }));
+    });
+    t = await startTestApp({
+      RULES_FILE: rules(slack, scaler, port),
+      SLACK_WEBHOOK_URL: slack.url('/services/T000/B000/slacksecret'),
+      SCALER_TOKEN,
+      HTTP_ACTION_ALLOWED_HOSTS: `127.0.0.1:${scaler.port}`,
+      PORT_API_URL: port.url('/v1'),
+      PORT_CLIENT_ID: 'reactor-client',
+      PORT_CLIENT_SECRET: 'port-secret-abc',
+      WEBHOOK_SIGNATURE: 'off',
+      ADMIN_TOKEN: ADMIN,
+      ACTION_ATTEMPTS: '3',
+      ACTION_RETRY_BASE_MS: '100',
+      SLACK_MAX_PER_SECOND: '50',
+    });
+  });
+  afterAll(async () => {
+    await t.close();
+    await Promise.all([slack.stop(), scaler.stop(), port.stop()]);
+  });
+  beforeEach(() => {
+    for (const target of [slack, scaler, port]) target.requests.length = 0;
+  });
+
+  const send = async (body: unknown) => {
+    const response = await t.app.inject({ method: 'POST', url: '/webhooks/port', payload: body as object });
+    expect(response.statusCode).toBe(202);
+    return response.json().eventId as string;
+  };
+  const record = async (eventId: string) => {
+    const response = await t.app.inject({ method: 'GET', url: `/events/${eventId}`, headers: { authorization: `Bearer ${ADMIN}` } });
+    return response.statusCode === 200 ? (response.json() as EventRecord) : undefined;
+  };
+  const settled = (eventId: string) =>
+    waitFor(async () => {
+      const r = await record(eventId);
+      return r && (r.status === 'succeeded' || r.status === 'failed' || r.status === 'no-match') ? r : undefined;
+    }, 15_000, `event ${eventId} to settle`);
+
+  it('should send the rendered Slack text when health goes Healthy -> Degraded, and record it', async () => {
+    const eventId = await send(deploymentUpdate({ healthStatus: 'Degraded' }));
+    const done = await settled(eventId);
+
+    expect(slack.requests).toHaveLength(1);
+    expect(slack.requests[0].path).toBe('/services/T000/B000/slacksecret');
+    expect(slack.requests[0].body).toEqual({ text: ':warning: Notification Service Production is Degraded' });
+    expect(done).toMatchObject({
+      status: 'succeeded', source: 'webhook', blueprint: 'deploymentConfig', entity: 'notification-service-prod',
+      matchedRules: ['deployment-degraded'],
+      changes: [{ path: 'properties.healthStatus', before: 'Healthy', after: 'Degraded' }],
+      actions: [expect.objectContaining({ ruleId: 'deployment-degraded', type: 'slack', status: 'succeeded', attempts: 1 })],
+    });
+  });
+
+  it('should call the scaler with the resolved secret and an Idempotency-Key, retrying a 500, without re-sending the Slack message', async () => {
+    scaler.script(status(500));
+    const eventId = await send(deploymentUpdate({ cpuUtil: 85 }));
+    const done = await settled(eventId);
+
+    expect(scaler.requests).toHaveLength(2);
+    const call = scaler.requests[1];
+    expect(call.path).toBe('/services/notification-service-prod/scale');
+    expect(call.headers.authorization).toBe(`Bearer ${SCALER_TOKEN}`);
+    expect(call.headers['idempotency-key']).toBe(`${eventId}.cpu-high.1`);
+    expect(scaler.requests[0].headers['idempotency-key']).toBe(call.headers['idempotency-key']);
+    expect(call.body).toEqual({ replicas: 3, reason: 'cpu-high' });
+    expect(slack.requests).toHaveLength(1);
+    expect(JSON.stringify(slack.requests[0].body)).toContain('cpuUtil');
+    const httpAction = done.actions.find((a) => a.type === 'http')!;
+    expect(httpAction).toMatchObject({ status: 'succeeded', attempts: 2 });
+    expect(JSON.stringify(done)).not.toContain(SCALER_TOKEN);
+    expect(JSON.stringify(done)).not.toContain('slacksecret');
+  });
+
+  it.each([
+    ['429 with Retry-After', [status(429, '', { 'retry-after': '1' })], 2, 'succeeded', 900],
+    ['a timeout', [hang], 2, 'succeeded', 0],
+    ['a permanent 400', [status(400, 'bad request')], 1, 'failed', 0],
+    ['three 503s (attempts exhausted)', [status(503), status(503), status(503)], 3, 'failed', 0],
+  ])('should handle %s from the scaler', async (_name, answers, calls, finalStatus, minGapMs) => {
+    scaler.script(...answers);
+    const eventId = await send(deploymentUpdate({ cpuUtil: 90 }, new Date(Date.now() + Math.random() * 1e6).toISOString()));
+    const done = await settled(eventId);
+
+    expect(scaler.requests).toHaveLength(calls);
+    if (minGapMs) expect(scaler.requests[1].at - scaler.requests[0].at).toBeGreaterThanOrEqual(minGapMs);
+    const httpAction = done.actions.find((a) => a.type === 'http')!;
+    expect(httpAction).toMatchObject({ status: finalStatus, attempts: calls });
+    if (finalStatus === 'failed') expect(httpAction.lastError?.statusCode).toEqual(expect.any(Number));
+  });
+
+  it('should retry when the scaler refuses connections', async () => {
+    await scaler.stop();
+    try {
+      const eventId = await send(deploymentUpdate({ cpuUtil: 95 }));
+      const done = await settled(eventId);
+      expect(done.actions.find((a) => a.type === 'http')).toMatchObject({ status: 'failed', attempts: 3, lastError: { message: expect.stringContaining('ECONNREFUSED') } });
+    } finally {
+      await scaler.start();
+    }
+  });
+
+  it('should refuse a link-local (metadata) address that is not allowed, without retrying', async () => {
+    const eventId = await send(deploymentUpdate({ memoryUtil: 99 }));
+    const done = await settled(eventId);
+
+    expect(done.actions).toEqual([expect.objectContaining({ type: 'http', status: 'failed', attempts: 1 })]);
+  });
+
+  it('should patch the entity in Port with a cached token, and not react to its own write', async () => {
+    const first = await settled(await send(deploymentUpdate({ healthStatus: 'Crashed' })));
+    await settled(await send(deploymentUpdate({ healthStatus: 'Crashed', cpuUtil: 26 }, new Date(Date.now() + 5000).toISOString())));
+
+    expect(first.actions.find((a) => a.type === 'port')).toMatchObject({ status: 'succeeded' });
+    expect(port.to('/v1/auth/access_token')).toHaveLength(1);
+    const patches = port.to('/v1/blueprints/deploymentConfig/entities/notification-service-prod');
+    expect(patches.length).toBeGreaterThanOrEqual(1);
+    expect(patches[0]).toMatchObject({ method: 'PATCH', body: { properties: { locked: true } } });
+    expect(patches[0].headers.authorization).toBe('Bearer port-access-token');
+
+    port.requests.length = 0;
+    const ownWrite = deploymentUpdate({ healthStatus: 'Crashed', locked: true }, new Date(Date.now() + 9000).toISOString());
+    ownWrite.trigger.by.userId = 'reactor-client@clients';
+    const echoed = await settled(await send(ownWrite));
+    expect(echoed.matchedRules).not.toContain('lock-crashed');
+    expect(port.requests).toHaveLength(0);
+  });
+
+  it('should replay a stored event against the current rules', async () => {
+    const eventId = await send(deploymentUpdate({ healthStatus: 'Degraded' }, new Date(Date.now() + 12_000).toISOString()));
+    await settled(eventId);
+    const replay = await t.app.inject({ method: 'POST', url: `/events/${eventId}/replay`, headers: { authorization: `Bearer ${ADMIN}` } });
+
+    expect(replay.statusCode).toBe(202);
+    expect(replay.json()).toEqual({ eventId, replay: 1 });
+    const replayed = await waitFor(async () => {
+      const r = await record(eventId);
+      return r && r.actions.length === 2 && r.actions.every((a) => a.status === 'succeeded') ? r : undefined;
+    }, 10_000, 'replayed action');
+    expect(replayed.replays).toBe(1);
+    expect(slack.requests).toHaveLength(2);
+  });
+
+  it('should list events by entity and rule', async () => {
+    const eventId = await send(deploymentUpdate({ healthStatus: 'Degraded' }, new Date(Date.now() + 20_000).toISOString()));
+    await settled(eventId);
+    const response = await t.app.inject({ method: 'GET', url: '/events?entity=notification-service-prod&rule=deployment-degraded&limit=1', headers: { authorization: `Bearer ${ADMIN}` } });
+
+    expect(response.statusCode).toBe(200);
+    expect(response.json().items).toEqual([expect.objectContaining({ eventId })]);
+  });
+
+  it.each([
+    ['GET', '/events/evt_x', undefined, 401],
+    ['GET', '/events', 'Bearer wrong-token-wrong-token', 401],
+    ['POST', '/events/evt_x/replay', undefined, 401],
+    ['GET', '/admin/queues', undefined, 401],
+    ['GET', '/admin/queues', `Bearer ${ADMIN}`, 200],
+    ['GET', '/events/evt_unknown', `Bearer ${ADMIN}`, 404],
+  ])('should answer %s %s with auth %s -> %i', async (method, url, authorization, expected) => {
+    const response = await t.app.inject({ method: method as 'GET' | 'POST', url, headers: authorization ? { authorization } : {} });
+    expect(response.statusCode).toBe(expected);
+  });
+});
+
+describe('admin routes without ADMIN_TOKEN', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ ROLE: 'api' });
+  });
+  afterAll(() => t.close());
+
+  it.each(['/events/evt_x', '/events', '/admin/queues'])('should answer 404 for %s', async (url) => {
+    expect((await t.app.inject({ method: 'GET', url, headers: { authorization: 'Bearer anything-at-all-123' } })).statusCode).toBe(404);
+  });
+});

@@ -1,0 +1,62 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { QueueName } from '../../src/queue/queue-names';
+import { readSample } from '../support/port-samples';
+import { startTestApp, TestApp, waitFor } from '../support/test-app';
+
+const body = readSample('kafka-changelog-entity-update-vm-free_storage.json') as Record<string, unknown>;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function startRedis(port: number): Promise<ChildProcess> {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'pipe' });
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('Ready to accept') && resolve(child));
+    child.once('error', reject);
+  });
+}
+
+describe('POST /webhooks/port while Redis is down', () => {
+  let redis: ChildProcess;
+  let port: number;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    port = await freePort();
+    redis = await startRedis(port);
+    t = await startTestApp({ ROLE: 'api', REDIS_URL: `redis://127.0.0.1:${port}` });
+  });
+  afterAll(async () => {
+    redis.kill('SIGKILL');
+    redis = await startRedis(port);
+    await t.close();
+    redis.kill('SIGKILL');
+  });
+
+  const post = (entity: string) =>
+    t.app.inject({ method: 'POST', url: '/webhooks/port', payload: { ...body, context: { blueprint: 'vm', entity } } });
+
+  it('should answer 503 quickly while Redis is unreachable, and 202 again once it is back', async () => {
+    expect((await post('before-outage')).statusCode).toBe(202);
+
+    redis.kill('SIGKILL');
+    await waitFor(async () => (await post('during-outage')).statusCode === 503, 5_000, '503 during the outage');
+    const started = Date.now();
+    const during = await post('during-outage-2');
+    expect(during.statusCode).toBe(503);
+    expect(Date.now() - started).toBeLessThan(2_500);
+    expect((await t.app.inject({ method: 'GET', url: '/health/ready' })).statusCode).toBe(503);
+
+    redis = await startRedis(port);
+    await waitFor(async () => (await post('after-outage')).statusCode === 202, 10_000, 'recovery');
+    const jobs = await t.queue(QueueName.Events).getJobs(['waiting']);
+    expect(jobs.map((job) => job.data.event.entity)).toEqual(['after-outage']);
+  });
+});

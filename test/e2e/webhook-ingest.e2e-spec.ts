@@ -1,0 +1,130 @@
+import { readSample } from '../support/port-samples';
+import { NO_RULES, removeKeys, startTestApp, TestApp, writeRulesFile } from '../support/test-app';
+import { QueueName } from '../../src/queue/queue-names';
+
+const vmUpdate = readSample('kafka-changelog-entity-update-vm-free_storage.json') as Record<string, unknown>;
+const automationTriggerData = readSample('automation-triggerdata-entity-updated-service.json') as Record<string, unknown>;
+const automationEvent = readSample('automation-event-entity-updated-service.json') as Record<string, unknown>;
+const timerExpired = readSample('changelog-timer-expired-entity.json') as Record<string, unknown>;
+
+function without(body: Record<string, unknown>, path: string): Record<string, unknown> {
+  const copy = structuredClone(body);
+  const keys = path.split('.');
+  const last = keys.pop()!;
+  let node = copy as Record<string, unknown>;
+  for (const key of keys) node = node[key] as Record<string, unknown>;
+  delete node[last];
+  return copy;
+}
+
+function withValue(body: Record<string, unknown>, path: string, value: unknown): Record<string, unknown> {
+  const copy = structuredClone(body);
+  const keys = path.split('.');
+  const last = keys.pop()!;
+  let node = copy as Record<string, unknown>;
+  for (const key of keys) node = node[key] as Record<string, unknown>;
+  node[last] = value;
+  return copy;
+}
+
+describe('POST /webhooks/port (ROLE=api, real Redis)', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({ ROLE: 'api', RULES_FILE: writeRulesFile(NO_RULES) });
+  });
+  afterAll(() => t.close());
+  beforeEach(() => removeKeys(t.config.queuePrefix));
+
+  const post = (payload: unknown, headers: Record<string, string> = {}) =>
+    t.app.inject({ method: 'POST', url: '/webhooks/port', payload: payload as object, headers: { 'content-type': 'application/json', ...headers } });
+  const queued = () => t.queue(QueueName.Events).getJobs(['waiting', 'delayed', 'active', 'completed', 'failed']);
+
+  it.each([
+    ['legacy changelog (Kafka change.log body)', vmUpdate, 'vm', 'storage-example', 'UPDATE'],
+    ['Automation trigger data wrapped in {event}', automationTriggerData, 'service', 'example-service-identifier', 'UPDATE'],
+    ['Automation event itself', automationEvent, 'service', 'example-service-identifier', 'UPDATE'],
+    ['TIMER_EXPIRED without diff', timerExpired, 'timerExample', 'entityIdentifier', 'TIMER_EXPIRED'],
+  ])('should answer 202 and queue exactly one job for %s', async (_name, body, blueprint, entity, action) => {
+    const response = await post(body);
+
+    expect(response.statusCode).toBe(202);
+    const answer = response.json();
+    expect(answer).toEqual({ eventId: expect.stringMatching(/^evt_[0-9a-f]{32}$/), duplicate: false });
+    const jobs = await queued();
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0].id).toBe(answer.eventId);
+    expect(jobs[0].data.event).toMatchObject({ id: answer.eventId, source: 'webhook', blueprint, entity, action });
+  });
+
+  it('should keep unknown fields of the body on the queued event', async () => {
+    const response = await post({ ...vmUpdate, somethingNew: { nested: true } });
+
+    expect(response.statusCode).toBe(202);
+    const [job] = await queued();
+    expect(job.data.event.body.somethingNew).toEqual({ nested: true });
+  });
+
+  it('should answer duplicate: true and queue once when the same event is delivered again, even re-serialised', async () => {
+    const first = await post(vmUpdate);
+    const again = await post(vmUpdate);
+    const reserialised = await post(JSON.stringify(vmUpdate, null, 4));
+    const viaAutomation = await post({ event: vmUpdate });
+
+    expect(first.json().duplicate).toBe(false);
+    for (const response of [again, reserialised, viaAutomation]) {
+      expect(response.statusCode).toBe(202);
+      expect(response.json()).toEqual({ eventId: first.json().eventId, duplicate: true });
+    }
+    expect(await queued()).toHaveLength(1);
+  });
+
+  it.each([
+    ['action', without(vmUpdate, 'action')],
+    ['action', withValue(vmUpdate, 'action', 42)],
+    ['resourceType', without(vmUpdate, 'resourceType')],
+    ['context', without(vmUpdate, 'context')],
+    ['context.blueprint', without(vmUpdate, 'context.blueprint')],
+    ['diff.before', withValue(vmUpdate, 'diff.before', 'yesterday')],
+    ['diff.after', withValue(vmUpdate, 'diff.after', [1, 2])],
+    ['trigger.at', withValue(vmUpdate, 'trigger.at', 'not a date')],
+    ['body', JSON.stringify([vmUpdate])],
+    ['body', JSON.stringify('just a string')],
+    ['body', 'null'],
+  ])('should answer 400 naming %s and queue nothing', async (field, body) => {
+    const response = await post(body);
+
+    expect(response.statusCode).toBe(400);
+    expect(response.json().errors).toEqual(expect.arrayContaining([expect.objectContaining({ field })]));
+    expect(await queued()).toHaveLength(0);
+  });
+
+  it('should answer 400 for malformed JSON and queue nothing', async () => {
+    const response = await post('{"action": "UPDATE",');
+
+    expect(response.statusCode).toBe(400);
+    expect(await queued()).toHaveLength(0);
+  });
+
+  it('should answer 415 for a body that is not JSON', async () => {
+    const response = await t.app.inject({ method: 'POST', url: '/webhooks/port', payload: 'action=UPDATE', headers: { 'content-type': 'text/plain' } });
+
+    expect(response.statusCode).toBe(415);
+    expect(await queued()).toHaveLength(0);
+  });
+
+  it('should answer 413 for a body over 1 MiB and queue nothing', async () => {
+    const big = withValue(vmUpdate, 'diff.after.properties.blob', 'x'.repeat(1024 * 1024));
+    const response = await post(big);
+
+    expect(response.statusCode).toBe(413);
+    expect(await queued()).toHaveLength(0);
+  });
+
+  it('should report live and ready', async () => {
+    expect((await t.app.inject({ method: 'GET', url: '/health/live' })).statusCode).toBe(200);
+    const ready = await t.app.inject({ method: 'GET', url: '/health/ready' });
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json().info).toMatchObject({ redis: { status: 'up' }, rules: { status: 'up', count: 0 } });
+  });
+});
