@@ -1,0 +1,113 @@
+'use strict';
+// End to end at a steady rate: webhook -> queue -> rules -> actions queue -> Slack mock, against a
+// bare Fastify + BullMQ + undici pipeline measured in the same run.
+const { fork, spawn } = require('node:child_process');
+const { readFileSync, writeFileSync, mkdtempSync } = require('node:fs');
+const { tmpdir } = require('node:os');
+const path = require('node:path');
+const { Agent, request } = require('undici');
+const { startService, freePort, removeKeys, fmt, ROOT, REDIS_URL } = require('./lib');
+
+const SAMPLE = JSON.parse(readFileSync(path.join(ROOT, '../shared/port-samples/kafka-changelog-entity-update-vm-free_storage.json'), 'utf8'));
+const RATES = (process.env.BENCH_RATES ?? '500,1000').split(',').map(Number);
+const SECONDS = Number(process.env.BENCH_E2E_SECONDS ?? 10);
+const RULES = `rules:
+  - id: vm-storage
+    blueprint: vm
+    when:
+      - changed: properties.free_storage
+    do:
+      - slack:
+          text: "{{ .trigger.at }}"
+`;
+
+function startMockSlack() {
+  const child = fork(path.join(__dirname, 'mock-slack.js'), { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  return new Promise((resolve) => child.once('message', ({ port }) => resolve({ child, port })));
+}
+
+const take = (slack) => new Promise((resolve) => { slack.child.once('message', ({ latencies }) => resolve(latencies)); slack.child.send('take'); });
+
+async function startBaseline(slackPort, prefix) {
+  const port = await freePort();
+  const child = spawn(process.execPath, [path.join(__dirname, 'baseline-pipeline.js')], {
+    env: { ...process.env, PORT: String(port), QUEUE_PREFIX: prefix, SLACK_URL: `http://127.0.0.1:${slackPort}/services/T/B/x` },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  for (let i = 0; i < 100; i += 1) {
+    try { await fetch(`http://127.0.0.1:${port}/health/live`); break; } catch { await new Promise((r) => setTimeout(r, 100)); }
+  }
+  return { port, stop: () => new Promise((resolve) => { child.once('exit', resolve); child.kill('SIGTERM'); }) };
+}
+
+/** Sends `rate` events/s for SECONDS, each a distinct change whose trigger.at is its send time; samples the backlog each second. */
+async function drive(port, rate, slack) {
+  const agent = new Agent({ connections: 64, pipelining: 1 });
+  const url = `http://127.0.0.1:${port}/webhooks/port`;
+  let sent = 0; let failed = 0; let received = 0; const backlog = [];
+  const tickMs = 10; const perTick = rate / (1000 / tickMs); let due = 0;
+  const started = Date.now();
+  await new Promise((resolve) => {
+    const timer = setInterval(() => {
+      const elapsed = Date.now() - started;
+      if (elapsed >= SECONDS * 1000) { clearInterval(timer); return resolve(); }
+      due = (rate * elapsed) / 1000;
+      while (sent < due) {
+        sent += 1;
+        const body = JSON.stringify({ ...SAMPLE, trigger: { ...SAMPLE.trigger, at: new Date().toISOString() }, context: { ...SAMPLE.context, entity: `vm-${sent}` } });
+        request(url, { method: 'POST', body, headers: { 'content-type': 'application/json' }, dispatcher: agent })
+          .then((r) => { r.body.dump(); if (r.statusCode !== 202) failed += 1; })
+          .catch(() => { failed += 1; });
+      }
+    }, tickMs);
+    const sampler = setInterval(async () => {
+      if (Date.now() - started >= SECONDS * 1000) return clearInterval(sampler);
+      const latencies = await take(slack);
+      received += latencies.length; slack.collected.push(...latencies);
+      backlog.push(Math.round(sent - received - failed));
+    }, 1000);
+  });
+  // Drain: wait until every accepted event was delivered (or 15 s).
+  for (let i = 0; i < 150 && received + failed < sent; i += 1) {
+    await new Promise((r) => setTimeout(r, 100));
+    const latencies = await take(slack); received += latencies.length; slack.collected.push(...latencies);
+  }
+  await agent.close();
+  const sorted = slack.collected.splice(0).sort((a, b) => a - b);
+  const pct = (p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+  return { sent, failed, delivered: sorted.length, p50: pct(50), p99: pct(99), backlog };
+}
+
+async function run() {
+  const slack = { ...(await startMockSlack()), collected: [] };
+  const rulesFile = path.join(mkdtempSync(path.join(tmpdir(), 'bench-rules-')), 'rules.yaml');
+  writeFileSync(rulesFile, RULES);
+  const results = [];
+  console.log(`\n## End to end: webhook -> Slack mock at a steady rate, ${SECONDS}s each (receipt-to-delivery latency)`);
+  for (const rate of RATES) {
+    const basePrefix = `bench-base-${Date.now()}`;
+    const baseline = await startBaseline(slack.port, basePrefix);
+    const base = await drive(baseline.port, rate, slack);
+    await baseline.stop();
+    await removeKeys(basePrefix);
+
+    const prefix = `bench-e2e-${Date.now()}`;
+    const service = await startService({
+      ROLE: 'all', QUEUE_PREFIX: prefix, RULES_FILE: rulesFile, SLACK_WEBHOOK_URL: `http://127.0.0.1:${slack.port}/services/T/B/x`,
+      SLACK_MAX_PER_SECOND: '1000', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+    });
+    const ours = await drive(service.port, rate, slack);
+    await service.stop();
+    await removeKeys(prefix);
+    results.push({ rate, base, ours });
+    const line = (name, r) => `${name}: sent ${r.sent}, delivered ${r.delivered}, failed ${r.failed}, p50 ${r.p50} ms, p99 ${r.p99} ms, backlog each second [${r.backlog.join(' ')}]`;
+    console.log(`${rate}/s ${line('baseline', base)}`);
+    console.log(`${rate}/s ${line('service ', ours)}`);
+    console.log(`${rate}/s service p99 = ${fmt(ours.p99 / base.p99, 2)}x baseline p99, p50 = ${fmt(ours.p50 / base.p50, 2)}x (target: within 2x)`);
+  }
+  slack.child.kill();
+  return results;
+}
+
+module.exports = { run };
+if (require.main === module) run().catch((error) => { console.error(error); process.exit(1); });

@@ -1,0 +1,12 @@
+'use strict';
+// `npm run bench`: every benchmark, each reported as a ratio to a baseline measured in the same run.
+const sections = (process.env.BENCH_ONLY ?? 'ingest,evaluation,e2e').split(',');
+
+async function main() {
+  for (const name of sections) await require(`./${name}.bench.js`).run();
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
