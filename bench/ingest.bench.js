@@ -33,21 +33,22 @@ function summary(result) {
 async function run() {
   const prefix = `bench-ingest-${Date.now()}`;
   const service = await startService({ ROLE: 'api', QUEUE_PREFIX: prefix, RULES_FILE: path.join(ROOT, 'bench/rules.bench.yaml'), SLACK_WEBHOOK_URL: 'http://127.0.0.1:9/never' });
-  const bare = await startBare();
+  const bare = await startBare('bare');
+  const bareAdd = await startBare('add', `${prefix}-bare`);
   const rounds = [];
   try {
-    await load(bare.port);
-    await load(service.port); // warm-up: JIT, Redis scripts
+    for (const target of [bare, bareAdd, service]) await load(target.port); // warm-up: JIT, Redis scripts
     for (let i = 0; i < ROUNDS; i += 1) {
-      rounds.push({ bare: summary(await load(bare.port)), service: summary(await load(service.port)) });
+      rounds.push({ bare: summary(await load(bare.port)), bareAdd: summary(await load(bareAdd.port)), service: summary(await load(service.port)) });
     }
   } finally {
-    await Promise.all([service.stop(), bare.stop()]);
+    await Promise.all([service.stop(), bare.stop(), bareAdd.stop()]);
     await removeKeys(prefix);
   }
   const avg = (pick) => rounds.reduce((sum, round) => sum + pick(round), 0) / rounds.length;
   const result = {
     bareRps: avg((r) => r.bare.rps),
+    bareAddRps: avg((r) => r.bareAdd.rps),
     serviceRps: avg((r) => r.service.rps),
     bareP99: avg((r) => r.bare.p99),
     serviceP50: avg((r) => r.service.p50),
@@ -56,9 +57,10 @@ async function run() {
   };
   console.log(`\n## Ingest: POST /webhooks/port, 50 connections, ${ROUNDS} x ${DURATION_S}s alternated`);
   for (const [i, r] of rounds.entries()) {
-    console.log(`round ${i + 1}: bare ${fmt(r.bare.rps, 0)} req/s p50 ${r.bare.p50} ms p99 ${r.bare.p99} ms | service ${fmt(r.service.rps, 0)} req/s p50 ${r.service.p50} ms p99 ${r.service.p99} ms (non-2xx ${r.service.non2xx})`);
+    console.log(`round ${i + 1}: bare ${fmt(r.bare.rps, 0)} req/s p99 ${r.bare.p99} ms | bare+BullMQ add ${fmt(r.bareAdd.rps, 0)} req/s p99 ${r.bareAdd.p99} ms | service ${fmt(r.service.rps, 0)} req/s p50 ${r.service.p50} ms p99 ${r.service.p99} ms (non-2xx ${r.service.non2xx})`);
   }
-  console.log(`durable ingest: ${fmt(result.serviceRps, 0)} req/s = ${fmt(result.serviceRps / result.bareRps, 2)}x bare Fastify (${fmt(result.bareRps, 0)} req/s); ack p50 ${fmt(result.serviceP50)} ms, p99 ${fmt(result.serviceP99)} ms (target: >= 0.35x, p99 <= 25 ms)`);
+  console.log(`bare Fastify + awaited BullMQ add: ${fmt(result.bareAddRps / result.bareRps, 2)}x bare`);
+  console.log(`durable ingest: ${fmt(result.serviceRps, 0)} req/s = ${fmt(result.serviceRps / result.bareRps, 2)}x bare Fastify (${fmt(result.bareRps, 0)} req/s), ${fmt(result.serviceRps / result.bareAddRps, 2)}x bare+add; ack p50 ${fmt(result.serviceP50)} ms, p99 ${fmt(result.serviceP99)} ms (target: >= 0.35x bare, p99 <= 25 ms)`);
   return result;
 }
 

@@ -44,9 +44,10 @@ async function startService(env) {
   return { port, child, stop: () => stopChild(child) };
 }
 
-async function startBare() {
+async function startBare(mode = 'bare', prefix = 'bench-bare') {
   const port = await freePort();
-  const child = spawn(process.execPath, [path.join(__dirname, 'bare-server.js')], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const env = { ...process.env, PORT: String(port), MODE: mode, QUEUE_PREFIX: prefix };
+  const child = spawn(process.execPath, [path.join(__dirname, 'bare-server.js')], { env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   await new Promise((resolve) => child.once('message', resolve));
   return { port, child, stop: () => stopChild(child) };
 }

@@ -1,5 +1,5 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { QueueUnavailableError } from '../ingest/event-intake.service';
 
 interface FastifyError {
@@ -14,9 +14,13 @@ export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger('HTTP');
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    const http = host.switchToHttp();
+    const reply = http.getResponse<FastifyReply>();
+    const request = http.getRequest<FastifyRequest>();
     const { status, body } = this.describe(exception);
-    if (status >= 500) this.logger.error(`${status}: ${exception instanceof Error ? exception.message : 'unknown error'}`);
+    const where = `${request.method} ${request.url}`;
+    if (status >= 500) this.logger.error({ status }, `${where} -> ${status}: ${exception instanceof Error ? exception.message : 'unknown error'}`);
+    else if (status !== 404) this.logger.warn({ status }, `${where} -> ${status}: ${(body as { message?: unknown }).message ?? ''}`);
     void reply.status(status).send(body);
   }
 

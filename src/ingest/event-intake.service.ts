@@ -45,15 +45,22 @@ export class EventIntakeService implements OnModuleDestroy {
   async accept(event: ChangeEvent): Promise<IntakeResult> {
     const dedupeKey = `${this.config.queuePrefix}:dedupe:${event.id}`;
     try {
-      if (await this.redis.exists(dedupeKey)) return { eventId: event.id, duplicate: true };
+      if (await this.redis.exists(dedupeKey)) return this.duplicate(event);
       // The jobId makes a concurrent second delivery a no-op while the first job is still kept;
       // the dedupe key is written only after the job exists, so a crash in between loses nothing.
       await this.queue.add(JobName.EvaluateEvent, { event }, jobOptions(JobName.EvaluateEvent, event.id));
       const first = await this.redis.set(dedupeKey, event.receivedAt, 'EX', this.config.dedupeTtlSeconds, 'NX');
-      return { eventId: event.id, duplicate: first === null };
+      if (first === null) return this.duplicate(event);
+      this.logger.debug({ eventId: event.id, source: event.source, blueprint: event.blueprint, entity: event.entity }, 'event queued');
+      return { eventId: event.id, duplicate: false };
     } catch (error) {
       throw new QueueUnavailableError(error);
     }
+  }
+
+  private duplicate(event: ChangeEvent): IntakeResult {
+    this.logger.log({ eventId: event.id, source: event.source }, 'duplicate delivery: already queued, nothing runs twice');
+    return { eventId: event.id, duplicate: true };
   }
 
   async onModuleDestroy(): Promise<void> {

@@ -1,5 +1,4 @@
 import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
-import { PinoLogger } from 'nestjs-pino';
 import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ChangeEvent } from '../changes/change-event';
 import { PortChangeEventDto } from './dto/port-change-event.dto';
@@ -10,10 +9,7 @@ import { WebhookSignatureGuard } from './webhook-signature.guard';
 @ApiTags('ingest')
 @Controller('webhooks')
 export class WebhookController {
-  constructor(
-    private readonly intake: EventIntakeService,
-    private readonly logger: PinoLogger,
-  ) {}
+  constructor(private readonly intake: EventIntakeService) {}
 
   @Post('port')
   @HttpCode(202)
@@ -26,8 +22,7 @@ export class WebhookController {
   @ApiResponse({ status: 413, description: 'body over 1 MiB' })
   @ApiResponse({ status: 415, description: 'body is not JSON' })
   @ApiResponse({ status: 503, description: 'Redis unreachable: Port should retry' })
-  async receive(@Body(ParsePortEventPipe) event: ChangeEvent): Promise<IntakeResult> {
-    this.logger.assign({ eventId: event.id });
+  receive(@Body(ParsePortEventPipe) event: ChangeEvent): Promise<IntakeResult> {
     return this.intake.accept(event);
   }
 }

@@ -22,6 +22,8 @@ export function producerRedisOptions(url: string): RedisOptions {
   return {
     ...redisOptionsFromUrl(url),
     enableOfflineQueue: false,
+    // Concurrent webhooks' commands leave in one write: fewer syscalls per request under load.
+    enableAutoPipelining: true,
     maxRetriesPerRequest: 1,
     commandTimeout: 2_000,
     connectTimeout: 2_000,
