@@ -8,6 +8,7 @@ import { ConfigModule } from './config/config.module';
 import { AdminModule } from './events/admin.module';
 import { EventsModule } from './events/events.module';
 import { IngestModule } from './ingest/ingest.module';
+import { MetricsModule } from './ops/metrics.module';
 import { OpsModule } from './ops/ops.module';
 import { QueueModule } from './queue/queue.module';
 import { RulesModule } from './rules/rules.module';
@@ -22,6 +23,7 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         LoggerModule.forRoot(loggerOptions(config)),
+        MetricsModule,
         QueueModule,
         RulesModule,
         EventsModule,

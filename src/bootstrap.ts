@@ -5,6 +5,7 @@ import { AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
 import { mountBullBoard } from './ops/bull-board';
 import { setupOpenApi } from './ops/openapi';
+import { registerWebhookMetrics } from './ops/webhook-metrics.hook';
 
 /** Builds the Nest app on Fastify without listening, so tests can `inject()` into the same app main.ts runs. */
 export async function createApp(config: AppConfig, options: { bufferLogs?: boolean } = {}): Promise<NestFastifyApplication> {
@@ -19,6 +20,7 @@ export async function createApp(config: AppConfig, options: { bufferLogs?: boole
   app.getHttpAdapter().getInstance().removeContentTypeParser('text/plain');
   if (config.runsApi) {
     setupOpenApi(app);
+    registerWebhookMetrics(app);
     await mountBullBoard(app, config);
   }
   return app;

@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
 import { ActionRecord } from '../events/event-record';
 import { EventRecordStore } from '../events/event-record.store';
+import { MetricsService } from '../ops/metrics.service';
 import { DispatchActionJob } from '../queue/job-types';
 import { DispatchResult } from './action-dispatcher';
 import { ActionError, PermanentActionError } from './action-errors';
@@ -22,6 +23,7 @@ export class ActionRunnerService {
   constructor(
     private readonly router: ActionRouter,
     private readonly records: EventRecordStore,
+    private readonly metrics: MetricsService,
   ) {}
 
   async run(job: DispatchActionJob, attempt: Attempt): Promise<DispatchResult> {
@@ -33,6 +35,8 @@ export class ActionRunnerService {
     try {
       const result = await this.router.dispatch(job.action, { eventId: job.eventId, ruleId: job.ruleId, actionKey: key });
       await record({ status: 'succeeded', result });
+      this.metrics.actions.inc({ type: job.action.type, outcome: 'succeeded' });
+      this.metrics.receiptToDispatch.observe({ type: job.action.type }, (Date.now() - Date.parse(job.receivedAt)) / 1000);
       this.logger.log(log, `action succeeded: ${result.summary}`);
       return result;
     } catch (error) {
@@ -40,6 +44,7 @@ export class ActionRunnerService {
       const final = permanent || attempt.number >= attempt.max;
       const lastError = { statusCode: error instanceof ActionError ? error.statusCode : undefined, message: shortMessage(error) };
       await record({ status: final ? 'failed' : 'retrying', lastError });
+      this.metrics.actions.inc({ type: job.action.type, outcome: final ? 'failed' : 'retried' });
       this.logger.warn({ ...log, statusCode: lastError.statusCode }, `action ${final ? 'failed' : 'will retry'}: ${lastError.message}`);
       throw permanent ? new UnrecoverableError(lastError.message) : error;
     }

@@ -3,6 +3,7 @@ import { Queue } from 'bullmq';
 import type Redis from 'ioredis';
 import { ChangeEvent } from '../changes/change-event';
 import { AppConfig } from '../config/app-config';
+import { MetricsService } from '../ops/metrics.service';
 import { jobOptions, DEFAULT_JOB_OPTIONS } from '../queue/job-options';
 import { EvaluateEventJob } from '../queue/job-types';
 import { PRODUCER_REDIS } from '../queue/producer-redis.provider';
@@ -33,6 +34,7 @@ export class EventIntakeService implements OnModuleDestroy {
   constructor(
     @Inject(PRODUCER_REDIS) private readonly redis: Redis,
     private readonly config: AppConfig,
+    private readonly metrics: MetricsService,
   ) {
     this.queue = new Queue(QueueName.Events, {
       connection: redis,
@@ -51,6 +53,7 @@ export class EventIntakeService implements OnModuleDestroy {
       await this.queue.add(JobName.EvaluateEvent, { event }, jobOptions(JobName.EvaluateEvent, event.id));
       const first = await this.redis.set(dedupeKey, event.receivedAt, 'EX', this.config.dedupeTtlSeconds, 'NX');
       if (first === null) return this.duplicate(event);
+      this.metrics.eventsReceived.inc({ source: event.source, outcome: 'accepted' });
       this.logger.debug({ eventId: event.id, source: event.source, blueprint: event.blueprint, entity: event.entity }, 'event queued');
       return { eventId: event.id, duplicate: false };
     } catch (error) {
@@ -59,6 +62,7 @@ export class EventIntakeService implements OnModuleDestroy {
   }
 
   private duplicate(event: ChangeEvent): IntakeResult {
+    this.metrics.eventsReceived.inc({ source: event.source, outcome: 'duplicate' });
     this.logger.log({ eventId: event.id, source: event.source }, 'duplicate delivery: already queued, nothing runs twice');
     return { eventId: event.id, duplicate: true };
   }

@@ -7,6 +7,7 @@ import { portAppUrlFrom } from '../actions/slack/slack-message.builder';
 import { ChangeEvent } from '../changes/change-event';
 import { changesFor } from '../changes/entity-diff';
 import { AppConfig } from '../config/app-config';
+import { MetricsService } from '../ops/metrics.service';
 import { ActionRecord } from '../events/event-record';
 import { EventRecordStore } from '../events/event-record.store';
 import { jobOptions } from '../queue/job-options';
@@ -32,6 +33,7 @@ export class EventEvaluationService {
     private readonly rules: RulesService,
     private readonly records: EventRecordStore,
     @InjectQueue(QueueName.Actions) private readonly actions: Queue<DispatchActionJob>,
+    private readonly metrics: MetricsService,
     config: AppConfig,
   ) {
     this.portAppUrl = portAppUrlFrom(config.port.apiUrl);
@@ -45,7 +47,10 @@ export class EventEvaluationService {
     const changes = changesFor(event);
     const evaluation = evaluateRules(ruleSet, event, changes, { portAppUrl: this.portAppUrl });
     const { failures } = evaluation;
-    for (const failure of failures) this.logger.warn({ eventId: event.id, ruleId: failure.ruleId }, `rule evaluation failed: ${failure.error}`);
+    for (const failure of failures) {
+      this.metrics.ruleFailures.inc({ rule: failure.ruleId });
+      this.logger.warn({ eventId: event.id, ruleId: failure.ruleId }, `rule evaluation failed: ${failure.error}`);
+    }
     const matches = this.withoutOwnWriteLoops(event, evaluation.matches);
 
     const now = new Date().toISOString();
@@ -61,6 +66,7 @@ export class EventEvaluationService {
       status: 'queued', attempts: 0, queuedAt: now, updatedAt: now,
     }));
     const matched = matches.map((match) => match.ruleId);
+    for (const ruleId of matched) this.metrics.rulesMatched.inc({ rule: ruleId });
     // Record first: a worker may pick an action job up the moment it is added.
     await this.records.recordEvaluation(event, { evaluatedAt: now, changes, matchedRules: matched, ruleFailures: failures }, actionRecords);
     if (jobs.length > 0) await this.actions.addBulk(jobs);

@@ -1,0 +1,57 @@
+import { Injectable } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+
+/** Every metric the service exports, on its own registry (so tests and several apps in one process do not clash). */
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+
+  readonly eventsReceived = new Counter({
+    name: 'reactor_events_received_total',
+    help: 'Events received, by source and outcome (accepted, duplicate, rejected_<reason>)',
+    labelNames: ['source', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly rulesMatched = new Counter({
+    name: 'reactor_rules_matched_total',
+    help: 'Rule matches, by rule id',
+    labelNames: ['rule'] as const,
+    registers: [this.registry],
+  });
+
+  readonly ruleFailures = new Counter({
+    name: 'reactor_rule_evaluation_failures_total',
+    help: 'Rules whose evaluation failed (jq or template error), by rule id',
+    labelNames: ['rule'] as const,
+    registers: [this.registry],
+  });
+
+  readonly actions = new Counter({
+    name: 'reactor_actions_total',
+    help: 'Action attempts, by type and outcome (succeeded, retried, failed)',
+    labelNames: ['type', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly ingestDuration = new Histogram({
+    name: 'reactor_ingest_duration_seconds',
+    help: 'Time from a webhook arriving to its 202 (verify, validate, dedupe, durable enqueue)',
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly receiptToDispatch = new Histogram({
+    name: 'reactor_receipt_to_dispatch_seconds',
+    help: 'Time from an event being received to one of its actions succeeding, by action type',
+    labelNames: ['type'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+}
