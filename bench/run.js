@@ -1,6 +1,6 @@
 'use strict';
 // `npm run bench`: every benchmark, each reported as a ratio to a baseline measured in the same run.
-const sections = (process.env.BENCH_ONLY ?? 'ingest,evaluation,e2e').split(',');
+const sections = (process.env.BENCH_ONLY ?? 'ingest,evaluation,e2e,scaling').split(',');
 
 async function main() {
   for (const name of sections) await require(`./${name}.bench.js`).run();

@@ -1,0 +1,62 @@
+import { buildAppConfig } from './app-config';
+import { ConfigurationError } from './validate-environment';
+
+describe('buildAppConfig', () => {
+  it('should apply SPEC defaults to an empty environment', () => {
+    const config = buildAppConfig({});
+
+    expect(config).toMatchObject({
+      http: { port: 3000, host: '0.0.0.0' },
+      redis: { url: 'redis://127.0.0.1:6379' },
+      queuePrefix: 'reactor',
+      role: 'all',
+      rulesFile: './rules.yaml',
+      port: { apiUrl: 'https://api.port.io/v1' },
+      webhookSignature: 'off',
+      httpActionAllowedHosts: [],
+      logLevel: 'info',
+    });
+  });
+
+  it('should require signatures by default once the client secret is set, and treat blank values as unset', () => {
+    expect(buildAppConfig({ PORT_CLIENT_SECRET: 's' }).webhookSignature).toBe('required');
+    expect(buildAppConfig({ PORT_CLIENT_SECRET: 's', WEBHOOK_SIGNATURE: '' }).webhookSignature).toBe('required');
+    expect(buildAppConfig({ PORT_CLIENT_SECRET: 's', WEBHOOK_SIGNATURE: 'off' }).webhookSignature).toBe('off');
+  });
+
+  it('should read lists and numbers', () => {
+    const config = buildAppConfig({ PORT: '8080', HTTP_ACTION_ALLOWED_HOSTS: ' Scaler.internal, 10.0.0.5:8443 ,', ROLE: 'worker' });
+
+    expect(config.http.port).toBe(8080);
+    expect(config.httpActionAllowedHosts).toEqual(['scaler.internal', '10.0.0.5:8443']);
+    expect(config.runsApi).toBe(false);
+    expect(config.runsWorkers).toBe(true);
+  });
+
+  it.each([
+    ['PORT', { PORT: 'eighty' }],
+    ['PORT', { PORT: '70000' }],
+    ['REDIS_URL', { REDIS_URL: 'localhost:6379' }],
+    ['ROLE', { ROLE: 'both' }],
+    ['WEBHOOK_SIGNATURE', { WEBHOOK_SIGNATURE: 'yes' }],
+    ['PORT_CLIENT_SECRET', { WEBHOOK_SIGNATURE: 'required' }],
+    ['SLACK_WEBHOOK_URL', { SLACK_WEBHOOK_URL: 'not a url' }],
+    ['ADMIN_TOKEN', { ADMIN_TOKEN: 'short' }],
+    ['QUEUE_PREFIX', { QUEUE_PREFIX: 'has space' }],
+    ['LOG_LEVEL', { LOG_LEVEL: 'loud' }],
+  ])('should refuse a bad %s with one message naming it', (name, env) => {
+    let error: unknown;
+    try {
+      buildAppConfig(env);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as Error).message).toContain(name);
+    expect((error as Error).message).not.toContain('\n');
+  });
+
+  it('should never echo a secret value in its message', () => {
+    expect(() => buildAppConfig({ ADMIN_TOKEN: 'tiny-secret' })).toThrow(expect.objectContaining({ message: expect.not.stringContaining('tiny-secret') }));
+  });
+});
