@@ -1,5 +1,5 @@
 import { EnvironmentVariables } from './environment-variables';
-import { validateEnvironment } from './validate-environment';
+import { ConfigurationError, validateEnvironment } from './validate-environment';
 
 export type Role = 'api' | 'worker' | 'all';
 
@@ -14,6 +14,8 @@ export class AppConfig {
   webhookSignature: 'required' | 'off';
   slack: { defaultWebhookUrl?: string };
   smeeUrl?: string;
+  /** Set when KAFKA_BROKERS is: consume `${orgId}.change.log`. */
+  kafka?: { brokers: string[]; orgId: string; groupId: string; sasl?: { username: string; password: string }; ssl: boolean; topic: string };
   adminToken?: string;
   httpActionAllowedHosts: string[];
   logLevel: string;
@@ -51,6 +53,7 @@ export function buildAppConfig(env: Record<string, string | undefined>): AppConf
     webhookSignature: vars.WEBHOOK_SIGNATURE ?? (vars.PORT_CLIENT_SECRET ? 'required' : 'off'),
     slack: { defaultWebhookUrl: vars.SLACK_WEBHOOK_URL },
     smeeUrl: vars.SMEE_URL,
+    kafka: kafkaConfig(vars),
     adminToken: vars.ADMIN_TOKEN,
     httpActionAllowedHosts: splitList(vars.HTTP_ACTION_ALLOWED_HOSTS),
     logLevel: vars.LOG_LEVEL ?? 'info',
@@ -60,6 +63,16 @@ export function buildAppConfig(env: Record<string, string | undefined>): AppConf
     actionRetry: { attempts: vars.ACTION_ATTEMPTS ?? 8, baseDelayMs: vars.ACTION_RETRY_BASE_MS ?? 2_000 },
     ruleVariables: Object.freeze({ ...env }),
   });
+}
+
+function kafkaConfig(vars: EnvironmentVariables): AppConfig['kafka'] {
+  if (!vars.KAFKA_BROKERS || !vars.KAFKA_ORG_ID) return undefined;
+  const orgId = vars.KAFKA_ORG_ID;
+  const groupId = vars.KAFKA_GROUP_ID ?? `${orgId}.changelog-reactor`;
+  // Port's managed Kafka only authorises consumer groups named after the org.
+  if (!groupId.startsWith(orgId)) throw new ConfigurationError([`KAFKA_GROUP_ID must start with KAFKA_ORG_ID (${orgId}), as Port requires`]);
+  const sasl = vars.KAFKA_USERNAME && vars.KAFKA_PASSWORD ? { username: vars.KAFKA_USERNAME, password: vars.KAFKA_PASSWORD } : undefined;
+  return { brokers: vars.KAFKA_BROKERS.split(','), orgId, groupId, sasl, ssl: vars.KAFKA_SSL ? vars.KAFKA_SSL === 'true' : Boolean(sasl), topic: `${orgId}.change.log` };
 }
 
 function splitList(value: string | undefined): string[] {

@@ -51,6 +51,26 @@ export class EnvironmentVariables {
   @Transform(blankToUndefined) @IsOptional() @IsString()
   HTTP_ACTION_ALLOWED_HOSTS?: string;
 
+  @Transform(blankToUndefined) @IsOptional() @Matches(/^[^\s,]+:\d+(,[^\s,]+:\d+)*$/, { message: 'KAFKA_BROKERS must be a comma list of host:port' })
+  KAFKA_BROKERS?: string;
+
+  @Transform(blankToUndefined) @ValidateIf((env: EnvironmentVariables) => env.KAFKA_BROKERS !== undefined)
+  @IsString({ message: 'KAFKA_ORG_ID must be set when KAFKA_BROKERS is' }) @MinLength(1)
+  KAFKA_ORG_ID?: string;
+
+  @Transform(blankToUndefined) @IsOptional() @IsString()
+  KAFKA_GROUP_ID?: string;
+
+  @Transform(blankToUndefined) @IsOptional() @IsString()
+  KAFKA_USERNAME?: string;
+
+  @Transform(blankToUndefined) @ValidateIf((env: EnvironmentVariables) => env.KAFKA_USERNAME !== undefined)
+  @IsString({ message: 'KAFKA_PASSWORD must be set when KAFKA_USERNAME is' }) @MinLength(1)
+  KAFKA_PASSWORD?: string;
+
+  @Transform(blankToUndefined) @IsOptional() @IsIn(['true', 'false'])
+  KAFKA_SSL?: 'true' | 'false';
+
   @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL?: string;
 

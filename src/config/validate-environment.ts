@@ -12,7 +12,7 @@ export class ConfigurationError extends Error {
 
 export function validateEnvironment(env: Record<string, string | undefined>): EnvironmentVariables {
   const candidate = plainToInstance(EnvironmentVariables, pick(env, variableNames()));
-  const errors = validateSync(candidate, { skipMissingProperties: false, forbidUnknownValues: false });
+  const errors = validateSync(candidate, { skipMissingProperties: false, forbidUnknownValues: false, stopAtFirstError: true });
   if (errors.length > 0) throw new ConfigurationError(errors.flatMap(describe));
   return candidate;
 }

@@ -1,0 +1,19 @@
+/** What readiness and metrics report of one event source (smee, kafka). */
+export interface EventSourceStatus {
+  name: 'smee' | 'kafka';
+  state: 'starting' | 'connected' | 'reconnecting' | 'stopped' | 'failed';
+  /** Short, secret-free detail: the channel host, the topic, the last error code. */
+  detail?: string;
+}
+
+/**
+ * A way events reach the service besides Port calling the webhook. Started once the HTTP
+ * server listens, stopped before the queues close; every event goes through the same
+ * normalise -> dedupe -> queue path (EventIntakeService or the webhook route itself).
+ */
+export interface ChangeEventSource {
+  readonly name: EventSourceStatus['name'];
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  status(): EventSourceStatus;
+}
