@@ -26,6 +26,7 @@ export class RulesService implements OnModuleInit, OnModuleDestroy {
   private readonly path: string;
   private ruleSet: RuleSet | undefined;
   private contentHash = '';
+  private readonly onFileChange = () => this.reload();
 
   constructor(private readonly config: AppConfig) {
     this.path = resolve(config.rulesFile);
@@ -34,11 +35,12 @@ export class RulesService implements OnModuleInit, OnModuleDestroy {
   onModuleInit(): void {
     const outcome = this.load();
     if (outcome !== 'loaded') throw new RulesFileError(this.path, outcome);
-    watchFile(this.path, { interval: POLL_INTERVAL_MS }, () => this.reload());
+    watchFile(this.path, { interval: POLL_INTERVAL_MS }, this.onFileChange);
   }
 
   onModuleDestroy(): void {
-    unwatchFile(this.path);
+    // Only our listener: another RulesService in the same process may watch the same file.
+    unwatchFile(this.path, this.onFileChange);
   }
 
   current(): RuleSet | undefined {
@@ -51,6 +53,7 @@ export class RulesService implements OnModuleInit, OnModuleDestroy {
     const outcome = this.load();
     if (outcome === 'loaded') {
       if (before !== this.contentHash) this.logger.log(`rules reloaded: ${this.ruleSet?.rules.length ?? 0} rules from ${this.path}`);
+      else this.logger.log(`rules file ${this.path} changed on disk; its rules are the ones already in use`);
       return before !== this.contentHash;
     }
     this.logger.error(`rules file ${this.path} refused, keeping the ${this.ruleSet?.rules.length ?? 0} rules loaded before:\n${outcome}`);

@@ -1,0 +1,222 @@
+'use strict';
+// Rule evaluation (diff + rules, no I/O) per event, against one raw jq call on the same body in the
+// same process; then worker throughput through the real events queue. Needs `npm run build` first.
+const { readFileSync, writeFileSync, mkdtempSync } = require('node:fs');
+const { tmpdir } = require('node:os');
+const path = require('node:path');
+const { Queue } = require('bullmq');
+const { exec } = require('@port-labs/jq-node-bindings');
+const { startService, removeKeys, fmt, ROOT, REDIS_URL } = require('./lib');
+const { loadRulesFromText, formatRuleErrors } = require(path.join(ROOT, 'dist/rules/rule-file.loader.js'));
+const { parsePortBody } = require(path.join(ROOT, 'dist/changes/change-event.parser.js'));
+const { changesFor } = require(path.join(ROOT, 'dist/changes/entity-diff.js'));
+const { evaluateRules } = require(path.join(ROOT, 'dist/rules/rule-evaluator.js'));
+
+const SAMPLES = path.join(ROOT, '../shared/port-samples');
+const SECONDS = Number(process.env.BENCH_EVAL_SECONDS ?? 2.1);
+const ROUNDS = 3;
+const WORKER_EVENTS = Number(process.env.BENCH_WORKER_EVENTS ?? 3000);
+const PORT_APP_URL = 'https://app.getport.io';
+// Closed port: actions fail at once, the worker's time goes to evaluation.
+const CLOSED = '127.0.0.1:9';
+// The example rules.yaml needs these; passed as the loader's env rather than written into
+// process.env, so later bench sections (which spawn services with process.env) are unaffected.
+const RULE_ENV = { SLACK_WEBHOOK_URL: `http://${CLOSED}/services/T/B/bench`, SCALER_URL: `http://${CLOSED}`, SCALER_TOKEN: 'bench-token' };
+
+const readJson = (name) => JSON.parse(readFileSync(path.join(SAMPLES, name), 'utf8'));
+const ENTITY = readJson('entity-deploymentConfig-notification-service-prod.json');
+const VM_UPDATE = readJson('kafka-changelog-entity-update-vm-free_storage.json');
+
+/** A deploymentConfig UPDATE: healthStatus Healthy -> Degraded, cpuUtil 25 -> 85. */
+function deploymentUpdate(n = 0) {
+  const before = { ...ENTITY, blueprint: 'deploymentConfig' };
+  return {
+    action: 'UPDATE', resourceType: 'entity', status: 'SUCCESS',
+    trigger: { by: { orgId: 'org_1', userId: 'someone@example.com' }, origin: 'UI', at: new Date(1_800_000_000_000 + n).toISOString() },
+    context: { entity: `notification-service-prod-${n}`, blueprint: 'deploymentConfig', runId: null },
+    diff: { before, after: { ...before, properties: { ...ENTITY.properties, healthStatus: 'Degraded', cpuUtil: 85 } } },
+  };
+}
+
+function vmUpdate(n = 0) {
+  return { ...VM_UPDATE, trigger: { ...VM_UPDATE.trigger, at: new Date(1_800_000_000_000 + n).toISOString() }, context: { ...VM_UPDATE.context, entity: `vm-${n}` } };
+}
+
+function parsed(body) {
+  const result = parsePortBody(body, { source: 'webhook', receivedAt: new Date().toISOString() });
+  if (!result.ok) throw new Error(`bench event does not parse: ${JSON.stringify(result.errors)}`);
+  return result.event;
+}
+
+// Per blueprint: a string property (for `changed`) and a number property (for `crosses` and jq).
+const BLUEPRINTS = [
+  { name: 'deploymentConfig', text: 'healthStatus', from: 'Healthy', to: ['Degraded', 'Crashed'], number: 'cpuUtil', above: true },
+  { name: 'vm', text: 'deployed', from: 'Deployed', to: ['Stopped'], number: 'free_storage', above: false },
+  { name: 'service', text: 'status', from: 'Active', to: ['Deprecated'], number: 'latencyMs', above: true },
+  { name: 'cluster', text: 'phase', from: 'Running', to: ['Degraded', 'Down'], number: 'nodeCount', above: false },
+  { name: 'database', text: 'state', from: 'Online', to: ['Offline'], number: 'connections', above: true },
+];
+
+function condition(kind, bp, i) {
+  const threshold = bp.above ? 40 + (i % 6) * 10 : 1 + (i % 6);
+  if (kind === 'changed') return [`      - changed: properties.${bp.text}`, `        from: ${bp.from}`, `        to: [${bp.to.join(', ')}]`];
+  if (kind === 'crosses') return [`      - crosses: properties.${bp.number}`, `        ${bp.above ? 'above' : 'below'}: ${threshold}`];
+  return [`      - jq: '.diff.after.properties.${bp.number} ${bp.above ? '>' : '<'} ${threshold} and .entity.properties.locked != true'`];
+}
+
+function action(bp, i) {
+  if (i % 2 === 0) return ['      - slack:', `          text: ":bell: {{ .entity.title }} ${bp.name} rule ${i}: {{ .diff.after.properties.${bp.text} }}"`];
+  return [
+    '      - http:',
+    `          url: "\${SCALER_URL}/hooks/${bp.name}/{{ .context.entity }}"`,
+    '          headers: { Authorization: "Bearer ${SCALER_TOKEN}" }',
+    `          body: { rule: "{{ .rule.id }}", value: "{{ .diff.after.properties.${bp.number} }}" }`,
+  ];
+}
+
+/** A realistic mix: five blueprints, `changed` with from/to, `crosses`, jq; one slack or http action each. */
+function generatedRules(count) {
+  const lines = [];
+  for (let i = 0; i < count; i += 1) {
+    const bp = BLUEPRINTS[i % BLUEPRINTS.length];
+    const kind = ['changed', 'crosses', 'jq'][Math.floor(i / BLUEPRINTS.length) % 3];
+    lines.push(`  - id: generated-${kind}-${bp.name.toLowerCase()}-${i}`, `    blueprint: ${bp.name}`, '    events: [UPDATE]', '    when:', ...condition(kind, bp, i), '    do:', ...action(bp, i));
+  }
+  return lines.join('\n');
+}
+
+const JQ_SHAPES = [
+  (i) => `(.changes | length) > ${i % 4}`,
+  (i) => `.changes | map(.path) | index("properties.cpuUtil") != null and ${i} > 0`,
+  (i) => `(.entity.properties | to_entries | length) > ${i % 10}`,
+  (i) => `(.diff.before.properties.cpuUtil // 0) < ${i}`,
+  (i) => `.entity.title | test("${['Service', 'VM', 'Production', 'Example'][i % 4]}")`,
+];
+
+/** Every rule reaches jq: no blueprint, no JS condition; about half match and render a template. */
+function jqRules(count) {
+  const lines = ['rules:'];
+  for (let i = 0; i < count; i += 1) {
+    lines.push(`  - id: jq-${i}`, '    when:', `      - jq: '${JQ_SHAPES[i % JQ_SHAPES.length](i)}'`, '    do:', '      - slack:', `          text: "{{ .entity.title }} jq-${i} {{ .changes | length }}"`);
+  }
+  return lines.join('\n');
+}
+
+function exampleWithGenerated(count) {
+  return `${readFileSync(path.join(ROOT, 'rules.yaml'), 'utf8').trimEnd()}\n${generatedRules(count)}\n`;
+}
+
+function load(text, name) {
+  const result = loadRulesFromText(text, { env: { ...process.env, ...RULE_ENV }, source: name, slackDefaultConfigured: true });
+  if (!result.ok) throw new Error(`${name} is invalid:\n${formatRuleErrors(result.errors)}`);
+  return result.ruleSet;
+}
+
+/** Runs `step(i)` for about `seconds`, checking the clock every 64 calls; returns calls and ns. */
+function timed(step, seconds) {
+  const budget = BigInt(Math.round(seconds * 1e9));
+  const start = process.hrtime.bigint();
+  let calls = 0;
+  let elapsed = 0n;
+  do {
+    for (let k = 0; k < 64; k += 1) step(calls++);
+    elapsed = process.hrtime.bigint() - start;
+  } while (elapsed < budget);
+  return { calls, ns: Number(elapsed) };
+}
+
+/** Cases alternated in ROUNDS slices (SECONDS in all per case), so machine noise hits each alike. */
+function measure(cases) {
+  for (const c of cases) timed(c.step, 0.3); // warm-up: JIT, jq's compiled-filter cache
+  const totals = cases.map(() => ({ calls: 0, ns: 0 }));
+  for (let round = 0; round < ROUNDS; round += 1) {
+    cases.forEach((c, i) => {
+      const { calls, ns } = timed(c.step, SECONDS / ROUNDS);
+      totals[i].calls += calls;
+      totals[i].ns += ns;
+    });
+  }
+  return cases.map(({ name, rules }, i) => {
+    const { calls, ns } = totals[i];
+    const usPerEvent = ns / 1e3 / calls;
+    return { name, rules, events: calls, seconds: ns / 1e9, eventsPerSecond: calls / (ns / 1e9), usPerEvent, usPerRule: rules ? usPerEvent / rules : undefined };
+  });
+}
+
+function inProcess() {
+  const events = [parsed(deploymentUpdate()), parsed(vmUpdate())];
+  const evaluate = (ruleSet) => (i) => {
+    const event = events[i & 1];
+    evaluateRules(ruleSet, event, changesFor(event), { portAppUrl: PORT_APP_URL });
+  };
+  const matchesOf = (ruleSet) => events.map((event) => evaluateRules(ruleSet, event, changesFor(event), { portAppUrl: PORT_APP_URL }).matches.length);
+  const mixed = load(exampleWithGenerated(50), 'rules.yaml + 50 generated');
+  const allJq = load(jqRules(100), '100 jq rules');
+  const [baseline, ...cases] = measure([
+    { name: 'baseline: one jq exec(body, ".")', step: (i) => exec(events[i & 1].body, '.') },
+    { name: `rules.yaml + 50 generated (${mixed.rules.length} rules)`, step: evaluate(mixed), rules: mixed.rules.length },
+    { name: `100 rules all reaching jq`, step: evaluate(allJq), rules: allJq.rules.length },
+  ]);
+  cases[0].matches = matchesOf(mixed);
+  cases[1].matches = matchesOf(allJq);
+  for (const c of cases) c.ratioToBaseline = c.usPerEvent / baseline.usPerEvent;
+  return { baseline, cases };
+}
+
+async function waitCompleted(queue, n, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const counts = await queue.getJobCounts('completed', 'failed');
+    if (counts.completed + counts.failed >= n) return counts;
+    if (Date.now() > deadline) throw new Error(`worker finished ${counts.completed + counts.failed} of ${n} events in ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** The built service as ROLE=worker; N EvaluateEvent jobs added while the queue is paused, timed from resume to the last completion. */
+async function throughWorker() {
+  const prefix = `bench-eval-${Date.now()}`;
+  const rulesFile = path.join(mkdtempSync(path.join(tmpdir(), 'bench-eval-rules-')), 'rules.yaml');
+  writeFileSync(rulesFile, exampleWithGenerated(50));
+  const connection = { url: REDIS_URL, maxRetriesPerRequest: null };
+  const queue = new Queue('events', { connection, prefix });
+  const actions = new Queue('actions', { connection, prefix });
+  let service;
+  try {
+    await queue.pause();
+    const jobs = Array.from({ length: WORKER_EVENTS }, (_, n) => ({ name: 'EvaluateEvent', data: { event: parsed(n % 2 ? vmUpdate(n) : deploymentUpdate(n)) } }));
+    for (let i = 0; i < jobs.length; i += 500) await queue.addBulk(jobs.slice(i, i + 500));
+    service = await startService({
+      ROLE: 'worker', QUEUE_PREFIX: prefix, RULES_FILE: rulesFile, ...RULE_ENV,
+      HTTP_ACTION_ALLOWED_HOSTS: CLOSED, ACTION_ATTEMPTS: '1', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+    });
+    await new Promise((resolve) => setTimeout(resolve, 500)); // let the workers connect
+    const start = process.hrtime.bigint();
+    await queue.resume();
+    const counts = await waitCompleted(queue, WORKER_EVENTS, 60_000);
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    // The same process dispatches these meanwhile: part of what the worker throughput pays for.
+    const queued = await actions.getJobCounts('completed', 'failed', 'delayed', 'waiting', 'active', 'prioritized');
+    const actionJobs = Object.values(queued).reduce((sum, n) => sum + n, 0);
+    return { events: WORKER_EVENTS, seconds, eventsPerSecond: WORKER_EVENTS / seconds, failed: counts.failed, actionJobs };
+  } finally {
+    await service?.stop();
+    await Promise.all([queue.close(), actions.close()]);
+    await removeKeys(prefix);
+  }
+}
+
+async function run() {
+  const { baseline, cases } = inProcess();
+  const worker = await throughWorker();
+  console.log(`\n## Rule evaluation: changesFor + evaluateRules per event (deploymentConfig and vm UPDATE alternated), ${fmt(SECONDS)}s per case in ${ROUNDS} alternated rounds, one process`);
+  console.log(`${baseline.name}: ${fmt(baseline.eventsPerSecond, 0)} events/s, ${fmt(baseline.usPerEvent, 2)} µs/event`);
+  for (const c of cases) {
+    console.log(`${c.name}: ${fmt(c.eventsPerSecond, 0)} events/s, ${fmt(c.usPerEvent, 2)} µs/event, ${fmt(c.usPerRule, 3)} µs/rule, ${fmt(c.ratioToBaseline, 2)}x one raw jq call (matches per event: deploymentConfig ${c.matches[0]}, vm ${c.matches[1]})`);
+  }
+  console.log(`worker (ROLE=worker, rules.yaml + 50 generated, events queue concurrency 16): ${worker.events} events in ${fmt(worker.seconds, 2)} s = ${fmt(worker.eventsPerSecond, 0)} events/s (failed ${worker.failed}); ${worker.actionJobs} action jobs queued by then, dispatched by the same process (they fail fast at ${CLOSED})`);
+  return { baseline, mixed: cases[0], allJq: cases[1], worker };
+}
+
+module.exports = { run };
+if (require.main === module) run().catch((error) => { console.error(error); process.exit(1); });

@@ -1,0 +1,166 @@
+import { Logger } from '@nestjs/common';
+import { renameSync, writeFileSync } from 'node:fs';
+import { buildAppConfig } from '../../src/config/app-config';
+import { RulesService } from '../../src/rules/rules.service';
+import { MockTarget } from '../support/mock-target';
+import { readSample } from '../support/port-samples';
+import { startTestApp, TestApp, waitFor, writeRulesFile } from '../support/test-app';
+
+const entity = readSample('entity-deploymentConfig-notification-service-prod.json') as { properties: Record<string, unknown> };
+
+let sequence = 0;
+/** A deploymentConfig UPDATE, Healthy -> Degraded, with a trigger.at of its own so it is never a duplicate. */
+function deploymentDegraded() {
+  sequence += 1;
+  const before = { ...entity, blueprint: 'deploymentConfig' };
+  return {
+    action: 'UPDATE', resourceType: 'entity', status: 'SUCCESS',
+    trigger: { by: { orgId: 'org_1', userId: 'someone@example.com' }, origin: 'UI', at: new Date(Date.UTC(2030, 0, 1) + sequence * 1000).toISOString() },
+    context: { entity: 'notification-service-prod', blueprint: 'deploymentConfig', runId: null },
+    diff: { before, after: { ...before, properties: { ...entity.properties, healthStatus: 'Degraded' } } },
+  };
+}
+
+function rulesText(text: string): string {
+  return `
+rules:
+  - id: deployment-degraded
+    blueprint: deploymentConfig
+    when:
+      - changed: properties.healthStatus
+        to: Degraded
+    do:
+      - slack:
+          text: "${text}"
+`;
+}
+
+// Refused whole: a jq expression jq cannot compile, and an id used twice.
+const INVALID_RULES = `
+rules:
+  - id: deployment-degraded
+    when:
+      - jq: '.a |||'
+    do:
+      - slack: { text: "v3" }
+  - id: deployment-degraded
+    do:
+      - slack: { text: "v3 again" }
+`;
+
+/** As editors save: write a sibling file, then rename it over the watched one (new inode). */
+function replaceFile(path: string, text: string): void {
+  const temporary = `${path}.${process.pid}.${Date.now()}.tmp`;
+  writeFileSync(temporary, text);
+  renameSync(temporary, path);
+}
+
+describe(RulesService.name, () => {
+  describe('reload', () => {
+    let errorLog: jest.SpyInstance;
+    // Outside an app Nest's Logger prints to the console: keep the run quiet, but see what was said.
+    beforeEach(() => {
+      errorLog = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+      jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    });
+    afterEach(() => jest.restoreAllMocks());
+
+    it('should return false and keep the current rules when the new file is invalid', () => {
+      const path = writeRulesFile(rulesText('v1'));
+      const sut = new RulesService(buildAppConfig({ RULES_FILE: path, SLACK_WEBHOOK_URL: 'http://127.0.0.1:9/hook', LOG_LEVEL: 'silent' }));
+      expect(sut.reload()).toBe(true);
+      const loaded = sut.current();
+
+      replaceFile(path, INVALID_RULES);
+
+      expect(sut.reload()).toBe(false);
+      expect(sut.current()).toBe(loaded);
+      const logged = errorLog.mock.calls.map(([message]) => String(message)).join('\n');
+      expect(logged).toContain('keeping the 1 rules loaded before');
+      expect(logged).toContain('id: duplicate id');
+      expect(logged).toContain('when[0].jq: jq: compile error');
+    });
+
+    it('should return true and swap the rules when the new file is valid, and false when the content is unchanged', () => {
+      const path = writeRulesFile(rulesText('v1'));
+      const sut = new RulesService(buildAppConfig({ RULES_FILE: path, SLACK_WEBHOOK_URL: 'http://127.0.0.1:9/hook', LOG_LEVEL: 'silent' }));
+      sut.reload();
+      const loaded = sut.current();
+
+      replaceFile(path, rulesText('v2'));
+
+      expect(sut.reload()).toBe(true);
+      expect(sut.current()).not.toBe(loaded);
+      expect(JSON.stringify(sut.current()?.rules)).toContain('"v2"');
+      replaceFile(path, rulesText('v2'));
+      expect(sut.reload()).toBe(false);
+    });
+  });
+});
+
+describe('rules file hot reload (real app, file polled every second)', () => {
+  jest.setTimeout(30_000);
+  const slack = new MockTarget();
+  let t: TestApp;
+  let rulesFile: string;
+
+  beforeAll(async () => {
+    await slack.start();
+    rulesFile = writeRulesFile(rulesText('v1'));
+    t = await startTestApp({
+      RULES_FILE: rulesFile,
+      SLACK_WEBHOOK_URL: slack.url('/services/T000/B000/hot-reload'),
+      WEBHOOK_SIGNATURE: 'off',
+      SLACK_MAX_PER_SECOND: '50',
+    });
+  });
+  afterAll(async () => {
+    await t.close();
+    await slack.stop();
+  });
+
+  const ready = async () => {
+    const response = await t.app.inject({ method: 'GET', url: '/health/ready' });
+    return { statusCode: response.statusCode, rules: response.json().info?.rules as { status: string; count: number; loadedAt: string } };
+  };
+  /** Posts a fresh matching event and resolves with the Slack text it produced. */
+  const slackTextFor = async (body: unknown) => {
+    const seen = slack.requests.length;
+    const response = await t.app.inject({ method: 'POST', url: '/webhooks/port', payload: body as object });
+    expect(response.statusCode).toBe(202);
+    const request = await waitFor(async () => slack.requests[seen], 10_000, 'a Slack message');
+    return (request.body as { text: string }).text;
+  };
+
+  it('should send with the new rules once a valid file is renamed over the old one', async () => {
+    expect(await slackTextFor(deploymentDegraded())).toBe('v1');
+    const before = await ready();
+
+    replaceFile(rulesFile, rulesText('v2'));
+    await waitFor(async () => (await ready()).rules.loadedAt !== before.rules.loadedAt, 5_000, 'rules loadedAt to change');
+
+    expect(await slackTextFor(deploymentDegraded())).toBe('v2');
+  });
+
+  it('should refuse an invalid file whole, keep the old rules and stay ready', async () => {
+    const rules = t.app.get(RulesService);
+    const reload = jest.spyOn(rules, 'reload');
+    const errorLog = jest.spyOn(Logger.prototype, 'error');
+    const before = await ready();
+    try {
+      replaceFile(rulesFile, INVALID_RULES);
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+
+      // The poll did see the new file and refused it (not merely missed it).
+      expect(reload).toHaveBeenCalled();
+      expect(reload.mock.results.map((result) => result.value)).toEqual(reload.mock.results.map(() => false));
+      expect(errorLog).toHaveBeenCalledWith(expect.stringMatching(/refused, keeping the 1 rules loaded before[\s\S]*deployment-degraded/));
+      const after = await ready();
+      expect(after).toEqual({ statusCode: 200, rules: { status: 'up', count: 1, loadedAt: before.rules.loadedAt } });
+      expect(await slackTextFor(deploymentDegraded())).toBe('v2');
+    } finally {
+      reload.mockRestore();
+      errorLog.mockRestore();
+    }
+  });
+});
