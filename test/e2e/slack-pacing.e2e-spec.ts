@@ -1,0 +1,114 @@
+import { EventRecord } from '../../src/events/event-record';
+import { MockTarget, ReceivedRequest } from '../support/mock-target';
+import { readSample } from '../support/port-samples';
+import { startTestApp, TestApp, waitFor, writeRulesFile } from '../support/test-app';
+
+const ADMIN = 'admin-token-for-pacing-tests-0123';
+const PER_SECOND = 4;
+const INTERVAL_MS = 1000 / PER_SECOND;
+const BURST = 6;
+// A send starts after its slot, by up to about one Redis timer tick (100 ms at the default hz 10: BullMQ's delayed
+// jobs wake on a blocking-command timeout) plus the worker's own latency; one message late and the next on time
+// are closer than the interval. Measured here: up to ~80 ms; without pacing the gaps would be ~0.
+const LATE_START_MS = 120;
+const entity = readSample('entity-deploymentConfig-notification-service-prod.json') as { properties: Record<string, unknown> };
+
+/** A deploymentConfig UPDATE whose memoryUtil becomes `n`: distinct n, distinct event. */
+function deploymentUpdate(n: number) {
+  const before = { ...entity, blueprint: 'deploymentConfig' };
+  return {
+    action: 'UPDATE', resourceType: 'entity', status: 'SUCCESS',
+    trigger: { by: { orgId: 'org_1', userId: 'someone@example.com' }, origin: 'UI', at: new Date().toISOString() },
+    context: { entity: 'notification-service-prod', blueprint: 'deploymentConfig', runId: null },
+    diff: { before, after: { ...before, properties: { ...entity.properties, memoryUtil: n } } },
+  };
+}
+
+const texts = (requests: ReceivedRequest[]) => requests.map((request) => (request.body as { text: string }).text);
+
+/** Pairs of messages closer than their slots allow: message k goes out no sooner than k intervals after message j < k. */
+function tooClose(requests: ReceivedRequest[]): string[] {
+  const close: string[] = [];
+  requests.forEach((later, k) => requests.slice(0, k).forEach((earlier, j) => {
+    const apart = later.at - earlier.at;
+    if (apart < (k - j) * INTERVAL_MS - LATE_START_MS) close.push(`#${j} -> #${k}: ${apart} ms`);
+  }));
+  return close;
+}
+
+describe('Slack pacing per webhook URL (SLACK_MAX_PER_SECOND=4)', () => {
+  jest.setTimeout(30_000);
+  const channelA = new MockTarget();
+  const channelB = new MockTarget();
+  let t: TestApp;
+
+  beforeAll(async () => {
+    await Promise.all([channelA.start(), channelB.start()]);
+    t = await startTestApp({
+      RULES_FILE: writeRulesFile(`
+rules:
+  - id: every-update-to-a
+    blueprint: deploymentConfig
+    events: [UPDATE]
+    do:
+      - slack:
+          text: "A memory {{ .diff.after.properties.memoryUtil }}"
+  - id: every-update-to-b
+    blueprint: deploymentConfig
+    events: [UPDATE]
+    do:
+      - slack:
+          webhookUrl: "${channelB.url('/services/T1/B1/channel-b')}"
+          text: "B memory {{ .diff.after.properties.memoryUtil }}"
+`),
+      SLACK_WEBHOOK_URL: channelA.url('/services/T0/B0/channel-a'),
+      HTTP_ACTION_ALLOWED_HOSTS: `127.0.0.1:${channelB.port}`,
+      SLACK_MAX_PER_SECOND: String(PER_SECOND),
+      ADMIN_TOKEN: ADMIN,
+    });
+  });
+  afterAll(async () => {
+    await t.close();
+    await Promise.all([channelA.stop(), channelB.stop()]);
+  });
+
+  const record = async (eventId: string) => {
+    const response = await t.app.inject({ method: 'GET', url: `/events/${eventId}`, headers: { authorization: `Bearer ${ADMIN}` } });
+    return response.statusCode === 200 ? (response.json() as EventRecord) : undefined;
+  };
+
+  it('should space one webhook\'s messages 1/4 s apart, lose none, and not hold another webhook behind it', async () => {
+    const values = Array.from({ length: BURST }, (_, i) => 40 + i);
+    const burstAt = Date.now();
+    const responses = await Promise.all(values.map((n) => t.app.inject({ method: 'POST', url: '/webhooks/port', payload: deploymentUpdate(n) })));
+    expect(responses.map((response) => response.statusCode)).toEqual(values.map(() => 202));
+    const eventIds = responses.map((response) => response.json().eventId as string);
+    expect(new Set(eventIds).size).toBe(BURST);
+
+    const records = await Promise.all(eventIds.map((eventId) =>
+      waitFor(async () => {
+        const r = await record(eventId);
+        return r && (r.status === 'succeeded' || r.status === 'failed') ? r : undefined;
+      }, 15_000, `event ${eventId} to settle`),
+    ));
+
+    expect(texts(channelA.requests).sort()).toEqual(values.map((n) => `A memory ${n}`));
+    expect(texts(channelB.requests).sort()).toEqual(values.map((n) => `B memory ${n}`));
+    for (const requests of [channelA.requests, channelB.requests]) {
+      expect(tooClose(requests)).toEqual([]);
+      const spread = requests[BURST - 1].at - requests[0].at;
+      expect(spread).toBeGreaterThanOrEqual(1100);
+      // A delayed job keeps its slot: it never queues again behind later ones, so the burst takes 5 intervals, not more.
+      expect(spread).toBeLessThan((BURST - 1) * INTERVAL_MS + 2 * LATE_START_MS);
+    }
+    // B has a pace of its own: its first message does not wait behind A's.
+    expect(channelB.requests[0].at - burstAt).toBeLessThan(300);
+    for (const r of records) {
+      expect(r.status).toBe('succeeded');
+      expect([...r.actions].sort((x, y) => x.ruleId.localeCompare(y.ruleId))).toEqual([
+        expect.objectContaining({ ruleId: 'every-update-to-a', type: 'slack', status: 'succeeded', attempts: 1 }),
+        expect.objectContaining({ ruleId: 'every-update-to-b', type: 'slack', status: 'succeeded', attempts: 1 }),
+      ]);
+    }
+  });
+});
