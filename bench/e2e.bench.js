@@ -1,32 +1,16 @@
 'use strict';
 // End to end at a steady rate: webhook -> queue -> rules -> actions queue -> Slack mock, against a
 // bare Fastify + BullMQ + undici pipeline measured in the same run.
-const { fork, spawn } = require('node:child_process');
-const { readFileSync, writeFileSync, mkdtempSync } = require('node:fs');
-const { tmpdir } = require('node:os');
+const { spawn } = require('node:child_process');
 const path = require('node:path');
 const { Agent, request } = require('undici');
-const { startService, freePort, removeKeys, fmt, ROOT, REDIS_URL } = require('./lib');
+const { startService, freePort, removeKeys, fmt, VM_SAMPLE, writeSlackRules, startMockSlack, takeLatencies } = require('./lib');
 
-const SAMPLE = JSON.parse(readFileSync(path.join(ROOT, '../shared/port-samples/kafka-changelog-entity-update-vm-free_storage.json'), 'utf8'));
 const RATES = (process.env.BENCH_RATES ?? '500,1000').split(',').map(Number);
 const SECONDS = Number(process.env.BENCH_E2E_SECONDS ?? 10);
-const RULES = `rules:
-  - id: vm-storage
-    blueprint: vm
-    when:
-      - changed: properties.free_storage
-    do:
-      - slack:
-          text: "{{ .trigger.at }}"
-`;
 
-function startMockSlack() {
-  const child = fork(path.join(__dirname, 'mock-slack.js'), { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-  return new Promise((resolve) => child.once('message', ({ port }) => resolve({ child, port })));
-}
 
-const take = (slack) => new Promise((resolve) => { slack.child.once('message', ({ latencies }) => resolve(latencies)); slack.child.send('take'); });
+const take = takeLatencies;
 
 async function startBaseline(slackPort, prefix) {
   const port = await freePort();
@@ -40,28 +24,31 @@ async function startBaseline(slackPort, prefix) {
   return { port, stop: () => new Promise((resolve) => { child.once('exit', resolve); child.kill('SIGTERM'); }) };
 }
 
-/** Sends `rate` events/s for SECONDS, each a distinct change whose trigger.at is its send time; samples the backlog each second. */
-async function drive(port, rate, slack) {
+const WARMUP_SECONDS = 2;
+let serial = 0;
+
+/** Sends `rate` events/s for `seconds`, each a distinct change whose trigger.at is its send time; samples the backlog each second. */
+async function drive(port, rate, slack, seconds = SECONDS) {
   const agent = new Agent({ connections: 64, pipelining: 1 });
   const url = `http://127.0.0.1:${port}/webhooks/port`;
   let sent = 0; let failed = 0; let received = 0; const backlog = [];
-  const tickMs = 10; const perTick = rate / (1000 / tickMs); let due = 0;
+  const tickMs = 10; let due = 0;
   const started = Date.now();
   await new Promise((resolve) => {
     const timer = setInterval(() => {
       const elapsed = Date.now() - started;
-      if (elapsed >= SECONDS * 1000) { clearInterval(timer); return resolve(); }
+      if (elapsed >= seconds * 1000) { clearInterval(timer); return resolve(); }
       due = (rate * elapsed) / 1000;
       while (sent < due) {
         sent += 1;
-        const body = JSON.stringify({ ...SAMPLE, trigger: { ...SAMPLE.trigger, at: new Date().toISOString() }, context: { ...SAMPLE.context, entity: `vm-${sent}` } });
+        const body = JSON.stringify({ ...VM_SAMPLE, trigger: { ...VM_SAMPLE.trigger, at: new Date().toISOString() }, context: { ...VM_SAMPLE.context, entity: `vm-${(serial += 1)}` } });
         request(url, { method: 'POST', body, headers: { 'content-type': 'application/json' }, dispatcher: agent })
           .then((r) => { r.body.dump(); if (r.statusCode !== 202) failed += 1; })
           .catch(() => { failed += 1; });
       }
     }, tickMs);
     const sampler = setInterval(async () => {
-      if (Date.now() - started >= SECONDS * 1000) return clearInterval(sampler);
+      if (Date.now() - started >= seconds * 1000) return clearInterval(sampler);
       const latencies = await take(slack);
       received += latencies.length; slack.collected.push(...latencies);
       backlog.push(Math.round(sent - received - failed));
@@ -80,13 +67,13 @@ async function drive(port, rate, slack) {
 
 async function run() {
   const slack = { ...(await startMockSlack()), collected: [] };
-  const rulesFile = path.join(mkdtempSync(path.join(tmpdir(), 'bench-rules-')), 'rules.yaml');
-  writeFileSync(rulesFile, RULES);
+  const rulesFile = writeSlackRules();
   const results = [];
-  console.log(`\n## End to end: webhook -> Slack mock at a steady rate, ${SECONDS}s each (receipt-to-delivery latency)`);
+  console.log(`\n## End to end: webhook -> Slack mock at a steady rate, ${SECONDS}s each after ${WARMUP_SECONDS}s warm-up (receipt-to-delivery latency)`);
   for (const rate of RATES) {
     const basePrefix = `bench-base-${Date.now()}`;
     const baseline = await startBaseline(slack.port, basePrefix);
+    await drive(baseline.port, rate, slack, WARMUP_SECONDS); // JIT, connections, scripts: not measured
     const base = await drive(baseline.port, rate, slack);
     await baseline.stop();
     await removeKeys(basePrefix);
@@ -96,6 +83,7 @@ async function run() {
       ROLE: 'all', QUEUE_PREFIX: prefix, RULES_FILE: rulesFile, SLACK_WEBHOOK_URL: `http://127.0.0.1:${slack.port}/services/T/B/x`,
       SLACK_MAX_PER_SECOND: '1000', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
     });
+    await drive(service.port, rate, slack, WARMUP_SECONDS);
     const ours = await drive(service.port, rate, slack);
     await service.stop();
     await removeKeys(prefix);

@@ -73,4 +73,38 @@ async function removeKeys(prefix) {
 
 const fmt = (n, digits = 1) => Number(n).toFixed(digits);
 
-module.exports = { ROOT, REDIS_URL, freePort, startService, startBare, removeKeys, fmt };
+/** The vm sample changelog event: every copy is a new change once trigger.at or the entity differs. */
+const VM_SAMPLE = JSON.parse(require('node:fs').readFileSync(path.join(ROOT, '../shared/port-samples/kafka-changelog-entity-update-vm-free_storage.json'), 'utf8'));
+
+/** One Slack message per vm change, whose text is the event's trigger.at, so the mock can time receipt to delivery. */
+function writeSlackRules() {
+  const { mkdtempSync, writeFileSync } = require('node:fs');
+  const file = path.join(mkdtempSync(path.join(require('node:os').tmpdir(), 'bench-rules-')), 'rules.yaml');
+  writeFileSync(file, `rules:
+  - id: vm-storage
+    blueprint: vm
+    when:
+      - changed: properties.free_storage
+    do:
+      - slack:
+          text: "{{ .trigger.at }}"
+`);
+  return file;
+}
+
+/** bench/mock-slack.js in its own process, so timing it is not disturbed by the load generator. */
+function startMockSlack() {
+  const { fork } = require('node:child_process');
+  const child = fork(path.join(__dirname, 'mock-slack.js'), { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  return new Promise((resolve) => child.once('message', ({ port }) => resolve({ child, port })));
+}
+
+/** The latencies (ms) the mock saw since the last call. */
+function takeLatencies(slack) {
+  return new Promise((resolve) => {
+    slack.child.once('message', ({ latencies }) => resolve(latencies));
+    slack.child.send('take');
+  });
+}
+
+module.exports = { ROOT, REDIS_URL, VM_SAMPLE, freePort, startService, startBare, removeKeys, fmt, writeSlackRules, startMockSlack, takeLatencies };

@@ -1,30 +1,13 @@
 'use strict';
 // Scaling out: the same burst of events end to end (webhook -> rules -> Slack mock) through
 // 1 api + 1 worker and through 1 api + 2 workers, all on one Redis, measured in the same run.
-const { fork } = require('node:child_process');
-const { readFileSync, writeFileSync, mkdtempSync } = require('node:fs');
-const { tmpdir } = require('node:os');
 const path = require('node:path');
 const { Agent, request } = require('undici');
-const { startService, removeKeys, fmt, ROOT } = require('./lib');
+const { startService, removeKeys, fmt, VM_SAMPLE, writeSlackRules, startMockSlack, takeLatencies } = require('./lib');
 
-const SAMPLE = JSON.parse(readFileSync(path.join(ROOT, '../shared/port-samples/kafka-changelog-entity-update-vm-free_storage.json'), 'utf8'));
 const EVENTS = Number(process.env.BENCH_SCALING_EVENTS ?? 4000);
-const RULES = `rules:
-  - id: vm-storage
-    blueprint: vm
-    when:
-      - changed: properties.free_storage
-    do:
-      - slack:
-          text: "{{ .trigger.at }}"
-`;
 
-function startMockSlack() {
-  const child = fork(path.join(__dirname, 'mock-slack.js'), { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-  return new Promise((resolve) => child.once('message', ({ port }) => resolve({ child, port })));
-}
-const take = (slack) => new Promise((resolve) => { slack.child.once('message', ({ latencies }) => resolve(latencies.length)); slack.child.send('take'); });
+const take = async (slack) => (await takeLatencies(slack)).length;
 
 async function burst(apiPort, label) {
   const agent = new Agent({ connections: 50 });
@@ -32,7 +15,7 @@ async function burst(apiPort, label) {
   const send = async () => {
     while (next < EVENTS) {
       next += 1;
-      const body = JSON.stringify({ ...SAMPLE, trigger: { ...SAMPLE.trigger, at: new Date().toISOString() }, context: { ...SAMPLE.context, entity: `${label}-${next}` } });
+      const body = JSON.stringify({ ...VM_SAMPLE, trigger: { ...VM_SAMPLE.trigger, at: new Date().toISOString() }, context: { ...VM_SAMPLE.context, entity: `${label}-${next}` } });
       const response = await request(`http://127.0.0.1:${apiPort}/webhooks/port`, { method: 'POST', body, headers: { 'content-type': 'application/json' }, dispatcher: agent });
       await response.body.dump();
     }
@@ -63,8 +46,7 @@ async function measure(workers, slack, rulesFile) {
 
 async function run() {
   const slack = await startMockSlack();
-  const rulesFile = path.join(mkdtempSync(path.join(tmpdir(), 'bench-scale-')), 'rules.yaml');
-  writeFileSync(rulesFile, RULES);
+  const rulesFile = writeSlackRules();
   console.log(`\n## Scaling: ${EVENTS} events end to end (webhook -> Slack mock), separate api and worker processes`);
   const one = await measure(1, slack, rulesFile);
   const two = await measure(2, slack, rulesFile);

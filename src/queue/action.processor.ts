@@ -8,6 +8,8 @@ import { SlackPacingService } from '../actions/slack/slack-pacing.service';
 import { DispatchActionJob } from './job-types';
 import { JobName, QueueName } from './queue-names';
 
+const IN_PROCESS_WAIT_MS = 250;
+
 type PacedJob = DispatchActionJob & { slot?: { at: number; attempt: number } };
 
 /** Consumes action jobs; Slack sends are paced per webhook before they run. */
@@ -32,11 +34,17 @@ export class ActionProcessor extends WorkerHost {
     }
   }
 
-  /** A slot reserved for this attempt is kept across the delay, so a delayed job never queues again behind later ones. */
+  /**
+   * A slot a few ms away is waited for here: BullMQ wakes delayed jobs late (tens of ms), which at
+   * high rates cost more than the wait. A later slot is kept across the delay, so a delayed job
+   * never queues again behind later ones.
+   */
   private async waitForSlot(job: Job<PacedJob>, token?: string): Promise<void> {
     const reserved = job.data.slot?.attempt === job.attemptsMade ? job.data.slot.at : undefined;
     const at = reserved ?? (await this.pacing.sendTime(job.data.action));
-    if (at === undefined || at <= Date.now() + 5) return;
+    if (at === undefined || at <= Date.now()) return;
+    const wait = at - Date.now();
+    if (wait <= IN_PROCESS_WAIT_MS) return new Promise((resolve) => setTimeout(resolve, wait));
     await job.updateData({ ...job.data, slot: { at, attempt: job.attemptsMade } });
     await job.moveToDelayed(at, token);
     throw new DelayedError();
