@@ -1,15 +1,16 @@
 /** Three honest tiers: unit specs beside the code, integration and e2e against the real Redis. */
 const transform = {
   '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.spec.json' }],
-  // @fastify/static (Bull Board) requires the ESM-only content-disposition; Node 20.19+ loads it natively, Jest needs it compiled.
-  '^.+/node_modules/content-disposition/.+\\.js$': ['ts-jest', { tsconfig: { allowJs: true, module: 'commonjs', isolatedModules: true } }],
+  // ESM-only packages (content-disposition under Bull Board's @fastify/static, smee-client): Node 20.19+
+  // requires them natively, Jest needs them compiled to CommonJS.
+  '^.+/node_modules/(content-disposition|smee-client)/.+\\.js$': ['ts-jest', { tsconfig: { allowJs: true, module: 'commonjs', isolatedModules: true } }],
 };
 const common = {
   moduleFileExtensions: ['js', 'json', 'ts'],
   rootDir: '.',
   testEnvironment: 'node',
   transform,
-  transformIgnorePatterns: ['/node_modules/(?!content-disposition/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(content-disposition|smee-client)/)'],
 };
 
 module.exports = {

@@ -12,6 +12,7 @@ import { MetricsModule } from './ops/metrics.module';
 import { OpsModule } from './ops/ops.module';
 import { QueueModule } from './queue/queue.module';
 import { RulesModule } from './rules/rules.module';
+import { SourcesModule } from './sources/sources.module';
 import { WorkerModule } from './queue/worker.module';
 
 /** Composed per ROLE: `api` gets HTTP ingest, `worker` the queue workers, `all` both. */
@@ -28,7 +29,7 @@ export class AppModule {
         RulesModule,
         EventsModule,
         OpsModule,
-        ...(config.runsApi ? [IngestModule, AdminModule] : []),
+        ...(config.runsApi ? [IngestModule, AdminModule, SourcesModule] : []),
         ...(config.runsWorkers ? [WorkerModule] : []),
       ],
       providers: [

@@ -1,8 +1,9 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
 import { createApp } from './bootstrap';
-import { buildAppConfig } from './config/app-config';
+import { AppConfig, buildAppConfig } from './config/app-config';
 import { loadDotEnv } from './config/dotenv';
+import { SourcesService } from './sources/sources.service';
 
 const SHUTDOWN_GRACE_MS = 30_000;
 
@@ -12,6 +13,7 @@ async function main(): Promise<void> {
   const app = await createApp(config);
   handleSignals(app);
   await app.listen(config.http.port, config.http.host);
+  if (config.runsApi) await app.get(SourcesService).startAll();
   app.get(Logger).log(`listening on ${config.http.host}:${config.http.port} (role ${config.role}, queue prefix ${config.queuePrefix})`, 'Main');
 }
 
@@ -24,6 +26,7 @@ function handleSignals(app: NestFastifyApplication): void {
     setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS).unref();
     app.get(Logger).log(`${signal}: shutting down`, 'Main');
     await app.getHttpAdapter().getInstance().close();
+    if (app.get(AppConfig).runsApi) await app.get(SourcesService).stopAll();
     await app.close();
     process.exit(0);
   };

@@ -1,7 +1,9 @@
 import { Controller, Get } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { RulesService } from '../rules/rules.service';
+import { SourcesService } from '../sources/sources.service';
 import { RedisHealthIndicator } from './redis.health';
 
 @ApiTags('ops')
@@ -12,6 +14,7 @@ export class HealthController {
     private readonly redis: RedisHealthIndicator,
     private readonly rules: RulesService,
     private readonly indicators: HealthIndicatorService,
+    private readonly moduleRef: ModuleRef,
   ) {}
 
   /** The process is up and its event loop answers; says nothing about Redis. */
@@ -24,7 +27,25 @@ export class HealthController {
   @Get('ready')
   @HealthCheck()
   ready() {
-    return this.health.check([() => this.redis.isHealthy(), () => this.rulesLoaded()]);
+    return this.health.check([() => this.redis.isHealthy(), () => this.rulesLoaded(), ...this.sourceChecks()]);
+  }
+
+  /** Each enabled source's state; only a source that gave up (failed) makes the process unready. */
+  private sourceChecks() {
+    return this.sources().map((status) => () => {
+      const indicator = this.indicators.check(`source_${status.name}`);
+      const details = { state: status.state, detail: status.detail };
+      return status.state === 'failed' ? indicator.down(details) : indicator.up(details);
+    });
+  }
+
+  /** Sources run in api processes only; a worker has none to report. */
+  private sources() {
+    try {
+      return this.moduleRef.get(SourcesService, { strict: false }).statuses();
+    } catch {
+      return [];
+    }
   }
 
   private rulesLoaded() {
