@@ -24,14 +24,32 @@ async function main(): Promise<void> {
 function handleSignals(app: NestFastifyApplication): void {
   const stop = async (signal: string) => {
     setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS).unref();
-    app.get(Logger).log(`${signal}: shutting down`, 'Main');
-    await app.getHttpAdapter().getInstance().close();
+    const logger = app.get(Logger);
+    logger.log(`${signal}: shutting down: no new webhooks`, 'Main');
+    await closeHttpServer(app);
     if (app.get(AppConfig).runsApi) await app.get(SourcesService).stopAll();
+    logger.log('HTTP server and sources closed; finishing active jobs', 'Main');
     await app.close();
+    logger.log('stopped', 'Main');
     process.exit(0);
   };
   process.once('SIGTERM', (signal) => void stop(signal));
   process.once('SIGINT', (signal) => void stop(signal));
+}
+
+/**
+ * Fastify's close() waits for every connection; a client's keep-alive socket that went idle after
+ * its last in-flight request (Port, a load balancer) would hold it open for the keep-alive timeout,
+ * so idle sockets are swept until the server has closed. Active requests still finish.
+ */
+async function closeHttpServer(app: NestFastifyApplication): Promise<void> {
+  const fastify = app.getHttpAdapter().getInstance();
+  const sweeper = setInterval(() => fastify.server.closeIdleConnections(), 100);
+  try {
+    await fastify.close();
+  } finally {
+    clearInterval(sweeper);
+  }
 }
 
 main().catch((error: unknown) => {

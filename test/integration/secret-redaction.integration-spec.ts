@@ -1,16 +1,13 @@
-import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { EventRecord } from '../../src/events/event-record';
 import { signPortWebhook } from '../../src/ingest/webhook-signature';
 import { closedPort } from '../support/local-http-server';
 import { MockTarget, status } from '../support/mock-target';
 import { readSample } from '../support/port-samples';
+import { MAIN, ServiceProcess } from '../support/service-process';
 import { REDIS_URL, removeKeys, uniquePrefix, waitFor, writeRulesFile } from '../support/test-app';
 
-const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
 const distinct = (label: string) => `${label}-${randomBytes(8).toString('hex')}`;
 
 // Every value here is one an operator would call a secret; none may reach a log line or an event record.
@@ -71,39 +68,6 @@ rules:
           webhookUrl: "\${OPS_SLACK_WEBHOOK_URL}"
           text: "memory of {{ .context.entity }} is {{ .diff.after.properties.memoryUtil }}"
 `);
-}
-
-/** `node dist/main.js`, as `npm start` runs it, with every line it writes kept. */
-class ServiceProcess {
-  output = '';
-  private exited?: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  private child?: ChildProcess;
-
-  start(env: Record<string, string>): void {
-    // A working directory of its own, so no .env of the checkout is read.
-    const cwd = mkdtempSync(join(tmpdir(), 'reactor-secrets-'));
-    this.child = spawn(process.execPath, [MAIN], { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    for (const stream of [this.child.stdout!, this.child.stderr!]) stream.on('data', (chunk: Buffer) => (this.output += chunk.toString('utf8')));
-    this.exited = new Promise((resolve) => this.child!.once('exit', (code, signal) => resolve({ code, signal })));
-  }
-
-  get running(): boolean {
-    return !!this.child && this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  /** SIGTERM, then the exit code, or 'timeout' after `ms`. */
-  async terminate(ms: number): Promise<{ code: number | null; signal: NodeJS.Signals | null } | 'timeout'> {
-    this.child!.kill('SIGTERM');
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)));
-    const result = await Promise.race([this.exited!, timeout]);
-    clearTimeout(timer);
-    return result;
-  }
-
-  kill(): void {
-    if (this.running) this.child!.kill('SIGKILL');
-  }
 }
 
 describe('secrets stay out of logs and event records (built service, LOG_LEVEL=trace)', () => {

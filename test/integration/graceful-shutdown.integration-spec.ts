@@ -1,0 +1,85 @@
+import { closedPort } from '../support/local-http-server';
+import { MockTarget } from '../support/mock-target';
+import { readSample } from '../support/port-samples';
+import { ServiceProcess } from '../support/service-process';
+import { REDIS_URL, removeKeys, uniquePrefix, waitFor, writeRulesFile } from '../support/test-app';
+
+const vm = readSample('kafka-changelog-entity-update-vm-free_storage.json') as Record<string, unknown>;
+
+describe('SIGTERM during load (built service, ROLE=all)', () => {
+  jest.setTimeout(90_000);
+  const scaler = new MockTarget();
+  const prefix = uniquePrefix();
+  const first = new ServiceProcess();
+  const second = new ServiceProcess();
+  let env: Record<string, string>;
+  let base = '';
+
+  beforeAll(async () => {
+    await scaler.start();
+    const port = await closedPort();
+    base = `http://127.0.0.1:${port}`;
+    env = {
+      REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), ROLE: 'all',
+      HTTP_ACTION_ALLOWED_HOSTS: `127.0.0.1:${scaler.port}`,
+      RULES_FILE: writeRulesFile(`
+rules:
+  - id: vm-scale
+    blueprint: vm
+    do:
+      - http: { url: "${scaler.url('/scale')}/{{ .context.entity }}" }
+`),
+    };
+  });
+  afterAll(async () => {
+    first.kill();
+    second.kill();
+    await scaler.stop();
+    await removeKeys(prefix);
+  });
+
+  const ready = () => waitFor(async () => (await fetch(`${base}/health/ready`).catch(() => undefined))?.status === 200, 20_000, 'readiness');
+
+  it('should lose no acknowledged event and exit 0', async () => {
+    first.start(env);
+    await ready();
+    const acknowledged: string[] = [];
+    let serial = 0;
+    let stopSending = false;
+    const sender = async () => {
+      while (!stopSending) {
+        serial += 1;
+        const body = { ...vm, context: { blueprint: 'vm', entity: `vm-${serial}` }, trigger: { ...(vm.trigger as object), at: new Date(1_800_000_000_000 + serial).toISOString() } };
+        try {
+          const response = await fetch(`${base}/webhooks/port`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+          if (response.status === 202) {
+            const answer = (await response.json()) as { eventId: string; duplicate: boolean };
+            if (!answer.duplicate) acknowledged.push(answer.eventId);
+          } else {
+            await response.arrayBuffer();
+          }
+        } catch {
+          return; // refused: not acknowledged, Port would retry
+        }
+      }
+    };
+    const senders = Array.from({ length: 20 }, sender);
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    const exit = first.terminate(15_000);
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    stopSending = true;
+    await Promise.all(senders);
+
+    const exited = await exit;
+    if (exited === 'timeout') process.stdout.write(first.output.split('\n').filter((l) => !/action succeeded|event evaluated/.test(l)).join('\n').slice(-4000));
+    expect(exited).toEqual({ code: 0, signal: null });
+    expect(acknowledged.length).toBeGreaterThan(20);
+
+    // Whatever the first process had not dispatched yet, a fresh one on the same Redis does.
+    second.start(env);
+    await ready();
+    await waitFor(async () => acknowledged.every((id) => scaler.requests.some((r) => String(r.headers['idempotency-key']).startsWith(`${id}.`))), 30_000, 'every acknowledged event to be dispatched');
+    const keys = scaler.requests.map((r) => String(r.headers['idempotency-key']));
+    expect(new Set(keys).size).toBe(keys.length);
+  });
+});
