@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
 import { ChangeEventSource, EventSourceStatus } from './event-source';
 import { SmeeForwarderService } from './smee-forwarder.service';
 
@@ -11,11 +12,18 @@ export class SourcesService {
   private readonly logger = new Logger(SourcesService.name);
   private readonly sources: ChangeEventSource[];
 
-  constructor(smee: SmeeForwarderService) {
+  constructor(
+    smee: SmeeForwarderService,
+    private readonly config: AppConfig,
+  ) {
     this.sources = [smee];
   }
 
   async startAll(): Promise<void> {
+    if (this.config.kafka) {
+      // Configuration is validated (group id rules included); the consumer itself is not built yet.
+      this.logger.error(`KAFKA_BROKERS is set, but this version has no Kafka source yet: ${this.config.kafka.topic} is not consumed`);
+    }
     await Promise.all(
       this.sources.map((source) =>
         source.start().catch((error: Error) => this.logger.error(`${source.name} source did not start: ${error.message}`)),
