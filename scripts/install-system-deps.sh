@@ -12,7 +12,7 @@ apt_install() {
 
 # Port's jq bindings compile jq from source at `npm ci`.
 missing=()
-for tool in autoconf automake libtool make g++ python3; do
+for tool in autoconf automake libtoolize make g++ python3; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if [ ${#missing[@]} -gt 0 ]; then

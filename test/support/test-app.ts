@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp } from '../../src/bootstrap';
 import { AppConfig, buildAppConfig } from '../../src/config/app-config';
+import { ActionProcessor } from '../../src/queue/action.processor';
+import { EventProcessor } from '../../src/queue/event.processor';
 import { QueueName } from '../../src/queue/queue-names';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -45,6 +47,7 @@ export async function startTestApp(env: Record<string, string | undefined> = {})
   await app.getHttpAdapter().getInstance().ready();
   // Closing a BullMQ queue whose connection is still starting makes that connection emit an unheard error.
   await Promise.all(Object.values(QueueName).map((name) => app.get<Queue>(getQueueToken(name)).waitUntilReady()));
+  if (config.runsWorkers) await Promise.all([EventProcessor, ActionProcessor].map((processor) => app.get(processor).worker.waitUntilReady()));
   const queues = new Map<QueueName, Queue>();
   const queue = (name: QueueName) => {
     if (!queues.has(name)) queues.set(name, new Queue(name, { connection: new Redis(config.redis.url, { maxRetriesPerRequest: null }), prefix: config.queuePrefix }));
