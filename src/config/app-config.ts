@@ -17,6 +17,10 @@ export class AppConfig {
   /** Set when KAFKA_BROKERS is: consume `${orgId}.change.log`. */
   kafka?: { brokers: string[]; orgId: string; groupId: string; sasl?: { username: string; password: string }; ssl: boolean; topic: string };
   adminToken?: string;
+  /** Catch-up from the Port API; set when RECONCILE_INTERVAL and Port credentials are. */
+  reconcile?: { intervalMs: number; onStart: boolean };
+  /** REGISTER_CHANGELOG_DESTINATION=true: point the rules' blueprints at `${publicUrl}/webhooks/port` at start. */
+  registration?: { publicUrl: string };
   httpActionAllowedHosts: string[];
   logLevel: string;
   dedupeTtlSeconds: number;
@@ -54,6 +58,8 @@ export function buildAppConfig(env: Record<string, string | undefined>): AppConf
     slack: { defaultWebhookUrl: vars.SLACK_WEBHOOK_URL },
     smeeUrl: vars.SMEE_URL,
     kafka: kafkaConfig(vars),
+    reconcile: reconcileConfig(vars),
+    registration: registrationConfig(vars),
     adminToken: vars.ADMIN_TOKEN,
     httpActionAllowedHosts: splitList(vars.HTTP_ACTION_ALLOWED_HOSTS),
     logLevel: vars.LOG_LEVEL ?? 'info',
@@ -63,6 +69,23 @@ export function buildAppConfig(env: Record<string, string | undefined>): AppConf
     actionRetry: { attempts: vars.ACTION_ATTEMPTS ?? 8, baseDelayMs: vars.ACTION_RETRY_BASE_MS ?? 2_000 },
     ruleVariables: Object.freeze({ ...env }),
   });
+}
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600 };
+
+function reconcileConfig(vars: EnvironmentVariables): AppConfig['reconcile'] {
+  if (!vars.RECONCILE_INTERVAL) return undefined;
+  if (!vars.PORT_CLIENT_ID || !vars.PORT_CLIENT_SECRET) throw new ConfigurationError(['RECONCILE_INTERVAL needs PORT_CLIENT_ID and PORT_CLIENT_SECRET']);
+  const [, amount, unit] = /^(\d+)(s|m|h)?$/.exec(vars.RECONCILE_INTERVAL)!;
+  const seconds = Number(amount) * UNIT_SECONDS[unit ?? 's'];
+  if (seconds < 10) throw new ConfigurationError(['RECONCILE_INTERVAL must be at least 10 seconds']);
+  return { intervalMs: seconds * 1000, onStart: vars.RECONCILE_ON_START !== 'false' };
+}
+
+function registrationConfig(vars: EnvironmentVariables): AppConfig['registration'] {
+  if (vars.REGISTER_CHANGELOG_DESTINATION !== 'true') return undefined;
+  if (!vars.PORT_CLIENT_ID || !vars.PORT_CLIENT_SECRET) throw new ConfigurationError(['REGISTER_CHANGELOG_DESTINATION=true needs PORT_CLIENT_ID and PORT_CLIENT_SECRET']);
+  return { publicUrl: vars.PUBLIC_URL!.replace(/\/+$/, '') };
 }
 
 function kafkaConfig(vars: EnvironmentVariables): AppConfig['kafka'] {

@@ -71,6 +71,19 @@ export class EnvironmentVariables {
   @Transform(blankToUndefined) @IsOptional() @IsIn(['true', 'false'])
   KAFKA_SSL?: 'true' | 'false';
 
+  @Transform(blankToUndefined) @IsOptional() @Matches(/^\d+(s|m|h)?$/, { message: 'RECONCILE_INTERVAL must be seconds, or a number with s, m or h (e.g. 5m)' })
+  RECONCILE_INTERVAL?: string;
+
+  @Transform(blankToUndefined) @IsOptional() @IsIn(['true', 'false'])
+  RECONCILE_ON_START?: 'true' | 'false';
+
+  @Transform(blankToUndefined) @IsOptional() @IsIn(['true', 'false'])
+  REGISTER_CHANGELOG_DESTINATION?: 'true' | 'false';
+
+  @Transform(blankToUndefined) @ValidateIf((env: EnvironmentVariables) => env.REGISTER_CHANGELOG_DESTINATION === 'true' || env.PUBLIC_URL !== undefined)
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'] }, { message: 'PUBLIC_URL must be the http(s) URL Port reaches this service at (needed by REGISTER_CHANGELOG_DESTINATION=true)' })
+  PUBLIC_URL?: string;
+
   @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL?: string;
 

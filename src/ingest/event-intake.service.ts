@@ -4,6 +4,7 @@ import type Redis from 'ioredis';
 import { ChangeEvent } from '../changes/change-event';
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../ops/metrics.service';
+import { EntityStateStore } from '../sources/entity-state.store';
 import { jobOptions, DEFAULT_JOB_OPTIONS } from '../queue/job-options';
 import { EvaluateEventJob } from '../queue/job-types';
 import { PRODUCER_REDIS } from '../queue/producer-redis.provider';
@@ -35,6 +36,7 @@ export class EventIntakeService implements OnModuleDestroy {
     @Inject(PRODUCER_REDIS) private readonly redis: Redis,
     private readonly config: AppConfig,
     private readonly metrics: MetricsService,
+    private readonly entityState: EntityStateStore,
   ) {
     this.queue = new Queue(QueueName.Events, {
       connection: redis,
@@ -54,11 +56,17 @@ export class EventIntakeService implements OnModuleDestroy {
       const first = await this.redis.set(dedupeKey, event.receivedAt, 'EX', this.config.dedupeTtlSeconds, 'NX');
       if (first === null) return this.duplicate(event);
       this.metrics.eventsReceived.inc({ source: event.source, outcome: 'accepted' });
+      if (this.config.reconcile) await this.rememberState(event);
       this.logger.debug({ eventId: event.id, source: event.source, blueprint: event.blueprint, entity: event.entity }, 'event queued');
       return { eventId: event.id, duplicate: false };
     } catch (error) {
       throw new QueueUnavailableError(error);
     }
+  }
+
+  /** Catch-up compares Port with the last state seen; a failed write only makes it report this change again. */
+  private async rememberState(event: ChangeEvent): Promise<void> {
+    await this.entityState.record(event).catch((error: Error) => this.logger.warn({ eventId: event.id }, `entity state not recorded: ${error.message}`));
   }
 
   private duplicate(event: ChangeEvent): IntakeResult {

@@ -1,5 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
+import { RulesService } from '../rules/rules.service';
+import { ChangelogRegistrationService } from './changelog-registration.service';
+import { namedBlueprints, ReconcileService } from './reconcile.service';
 import { ChangeEventSource, EventSourceStatus } from './event-source';
 import { SmeeForwarderService } from './smee-forwarder.service';
 
@@ -15,6 +18,9 @@ export class SourcesService {
   constructor(
     smee: SmeeForwarderService,
     private readonly config: AppConfig,
+    private readonly reconcile: ReconcileService,
+    private readonly registration: ChangelogRegistrationService,
+    private readonly rules: RulesService,
   ) {
     this.sources = [smee];
   }
@@ -24,6 +30,8 @@ export class SourcesService {
       // Configuration is validated (group id rules included); the consumer itself is not built yet.
       this.logger.error(`KAFKA_BROKERS is set, but this version has no Kafka source yet: ${this.config.kafka.topic} is not consumed`);
     }
+    if (this.config.registration) await this.register(this.config.registration.publicUrl);
+    if (this.config.reconcile) this.reconcile.start();
     await Promise.all(
       this.sources.map((source) =>
         source.start().catch((error: Error) => this.logger.error(`${source.name} source did not start: ${error.message}`)),
@@ -32,7 +40,23 @@ export class SourcesService {
   }
 
   async stopAll(): Promise<void> {
+    await this.reconcile.stop();
     await Promise.all(this.sources.map((source) => source.stop().catch(() => undefined)));
+  }
+
+  /** One catch-up run now (aborting one in progress); for operators and tests. */
+  async reconcileNow(): Promise<void> {
+    await this.reconcile.trigger();
+  }
+
+  /** Start-up goes on when Port cannot be reached: registration is a convenience, logged either way. */
+  private async register(publicUrl: string): Promise<void> {
+    try {
+      const result = await this.registration.register(namedBlueprints(this.rules.current()), publicUrl);
+      this.logger.log(`changelogDestination: ${result.changed.length} blueprints changed, ${result.unchanged.length} already set, ${result.failed.length} failed`);
+    } catch (error) {
+      this.logger.error(`changelogDestination registration failed: ${(error as Error).message}`);
+    }
   }
 
   /** The enabled sources only: a source that was never configured reports nothing. */

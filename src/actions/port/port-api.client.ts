@@ -1,5 +1,7 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
+import type { EntitySnapshot } from '../../changes/change-event';
 import { ActionError, PermanentActionError, TransientActionError } from '../action-errors';
+import { JsonReader } from '../http/json-reader';
 import { OutboundHttpClient, type OutboundResponse } from '../http/outbound-http.client';
 
 export interface PortApiClientConfig {
@@ -22,6 +24,37 @@ export interface EntityPatch {
   icon?: string;
 }
 
+/** One page of `POST /blueprints/:id/entities/search`; `next` is passed back as `from` until absent. */
+export interface EntityPage {
+  entities: EntitySnapshot[];
+  next?: string;
+}
+
+export interface EntityPageRequest {
+  /** Port accepts 1 to 1000. */
+  limit: number;
+  /** The `next` of the previous page. */
+  from?: string;
+  signal?: AbortSignal;
+}
+
+export interface ChangelogDestination {
+  type: string;
+  url?: string;
+  [key: string]: unknown;
+}
+
+/** The parts of a Port blueprint this service reads; everything else is kept as sent. */
+export interface PortBlueprint {
+  identifier: string;
+  changelogDestination?: ChangelogDestination | null;
+  [key: string]: unknown;
+}
+
+export interface BlueprintPatch {
+  changelogDestination?: ChangelogDestination;
+}
+
 const REFRESH_MARGIN_MS = 60_000;
 
 /**
@@ -32,6 +65,7 @@ const REFRESH_MARGIN_MS = 60_000;
 @Injectable()
 export class PortApiClient implements OnModuleDestroy {
   private readonly http: OutboundHttpClient;
+  private readonly reader: JsonReader;
   private readonly baseUrl: string;
   private readonly now: () => number;
   private token?: { value: string; refreshAt: number };
@@ -41,6 +75,8 @@ export class PortApiClient implements OnModuleDestroy {
     this.baseUrl = config.baseUrl.replace(/\/+$/, '');
     // The operator sets PORT_API_URL, so its host is trusted even when private (self-hosted Port, tests).
     this.http = new OutboundHttpClient({ allowedHosts: [new URL(this.baseUrl).host], defaultTimeoutMs: config.timeoutMs });
+    // Pages of entities and whole blueprints exceed OutboundHttpClient's 16 KiB answer cap.
+    this.reader = new JsonReader({ allowedHosts: [new URL(this.baseUrl).host], defaultTimeoutMs: config.timeoutMs });
     this.now = config.now ?? Date.now;
   }
 
@@ -57,8 +93,37 @@ export class PortApiClient implements OnModuleDestroy {
     );
   }
 
-  onModuleDestroy(): Promise<void> {
-    return this.http.onModuleDestroy();
+  /** One page of a blueprint's entities (no query: all of them). */
+  async searchEntities(blueprint: string, page: EntityPageRequest): Promise<EntityPage> {
+    const url = `${this.baseUrl}/blueprints/${encodeURIComponent(blueprint)}/entities/search`;
+    const body = { limit: page.limit, ...(page.from !== undefined ? { from: page.from } : {}) };
+    const answer = await this.withToken((token) =>
+      this.reader.read({ method: 'POST', url, headers: bearer(token), body, signal: page.signal, reasonFromBody: portErrorCode }),
+    );
+    return parseEntityPage(answer, url);
+  }
+
+  async getBlueprint(id: string, signal?: AbortSignal): Promise<PortBlueprint> {
+    const url = `${this.baseUrl}/blueprints/${encodeURIComponent(id)}`;
+    const answer = await this.withToken((token) =>
+      this.reader.read<{ blueprint?: unknown }>({ method: 'GET', url, headers: bearer(token), signal, reasonFromBody: portErrorCode }),
+    );
+    const blueprint = answer?.blueprint as PortBlueprint | undefined;
+    if (typeof blueprint !== 'object' || blueprint === null || Array.isArray(blueprint)) {
+      throw new TransientActionError(`GET ${new URL(url).host}${new URL(url).pathname}: the answer has no blueprint`);
+    }
+    return blueprint;
+  }
+
+  async patchBlueprint(id: string, patch: BlueprintPatch): Promise<OutboundResponse> {
+    const url = `${this.baseUrl}/blueprints/${encodeURIComponent(id)}`;
+    return this.withToken((token) =>
+      this.http.request({ method: 'PATCH', url, headers: bearer(token), body: patch, reasonFromBody: portErrorCode }),
+    );
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await Promise.all([this.http.onModuleDestroy(), this.reader.close()]);
   }
 
   private async withToken<T>(call: (token: string) => Promise<T>): Promise<T> {
@@ -103,6 +168,16 @@ function parseToken(body: string): { accessToken: string; expiresIn: number } {
     throw new TransientActionError('Port token answer has no accessToken/expiresIn');
   }
   return { accessToken: parsed.accessToken, expiresIn: parsed.expiresIn };
+}
+
+function parseEntityPage(answer: unknown, url: string): EntityPage {
+  const { entities, next } = (answer ?? {}) as { entities?: unknown; next?: unknown };
+  if (!Array.isArray(entities)) {
+    const { host, pathname } = new URL(url);
+    throw new TransientActionError(`POST ${host}${pathname}: the answer has no entities list`);
+  }
+  const page = entities.filter((entity): entity is EntitySnapshot => typeof entity === 'object' && entity !== null && !Array.isArray(entity));
+  return typeof next === 'string' && next !== '' ? { entities: page, next } : { entities: page };
 }
 
 function bearer(token: string): Record<string, string> {

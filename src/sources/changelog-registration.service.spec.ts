@@ -1,0 +1,85 @@
+import { Logger } from '@nestjs/common';
+import { PermanentActionError, RateLimitedActionError } from '../actions/action-errors';
+import type { PortBlueprint } from '../actions/port/port-api.client';
+import { ChangelogRegistrationService } from './changelog-registration.service';
+
+const OURS = { type: 'WEBHOOK', url: 'https://reactor.example.com/webhooks/port' };
+
+describe(ChangelogRegistrationService.name, () => {
+  let blueprints: Record<string, PortBlueprint>;
+  let port: { getBlueprint: jest.Mock; patchBlueprint: jest.Mock };
+  let sut: ChangelogRegistrationService;
+
+  beforeEach(() => {
+    jest.spyOn(Logger.prototype, 'log').mockImplementation();
+    jest.spyOn(Logger.prototype, 'error').mockImplementation();
+    blueprints = {
+      service: { identifier: 'service' },
+      vm: { identifier: 'vm', changelogDestination: { type: 'KAFKA' } },
+      done: { identifier: 'done', changelogDestination: { ...OURS } },
+    };
+    port = {
+      getBlueprint: jest.fn(async (id: string) => {
+        if (!blueprints[id]) throw new PermanentActionError(`GET ${id} -> 404 not_found`, 404);
+        return structuredClone(blueprints[id]);
+      }),
+      patchBlueprint: jest.fn(async (id: string, patch: object) => void Object.assign(blueprints[id], patch)),
+    };
+    sut = new ChangelogRegistrationService(port);
+  });
+
+  afterEach(() => jest.restoreAllMocks());
+
+  describe('register', () => {
+    it('should patch each blueprint not pointing at the webhook route, with exactly the destination', async () => {
+      const result = await sut.register(['service', 'vm', 'done'], 'https://reactor.example.com/');
+
+      expect(port.patchBlueprint.mock.calls).toEqual([
+        ['service', { changelogDestination: OURS }],
+        ['vm', { changelogDestination: OURS }],
+      ]);
+      expect(result).toEqual({
+        changed: [
+          { blueprint: 'service', previous: null, destination: OURS },
+          { blueprint: 'vm', previous: { type: 'KAFKA' }, destination: OURS },
+        ],
+        unchanged: ['done'],
+        failed: [],
+      });
+      expect(Logger.prototype.log).toHaveBeenCalledWith(
+        'blueprint vm: changelogDestination set to WEBHOOK https://reactor.example.com/webhooks/port (was KAFKA)',
+      );
+    });
+
+    it('should change nothing the second time', async () => {
+      await sut.register(['service', 'vm'], 'https://reactor.example.com');
+      port.patchBlueprint.mockClear();
+
+      await expect(sut.register(['service', 'vm'], 'https://reactor.example.com')).resolves.toEqual({ changed: [], unchanged: ['service', 'vm'], failed: [] });
+      expect(port.patchBlueprint).not.toHaveBeenCalled();
+    });
+
+    it('should replace a webhook pointing elsewhere and log its origin and path only', async () => {
+      blueprints.service.changelogDestination = { type: 'WEBHOOK', url: 'https://user:pw@smee.io/channel?token=s3cret' };
+
+      await sut.register(['service'], 'https://reactor.example.com');
+
+      const [message] = (Logger.prototype.log as jest.Mock).mock.calls[0] as [string];
+      expect(message).toBe('blueprint service: changelogDestination set to WEBHOOK https://reactor.example.com/webhooks/port (was WEBHOOK https://smee.io/channel)');
+    });
+
+    it('should log a blueprint it cannot read and go on with the others', async () => {
+      const result = await sut.register(['missing', 'service'], 'https://reactor.example.com');
+
+      expect(result).toMatchObject({ changed: [{ blueprint: 'service' }], failed: ['missing'] });
+      expect(Logger.prototype.error).toHaveBeenCalledWith(expect.stringContaining('blueprint missing: changelogDestination not registered'));
+    });
+
+    it('should wait out a 429 and try again', async () => {
+      port.patchBlueprint.mockRejectedValueOnce(new RateLimitedActionError('429', 10));
+
+      await expect(sut.register(['service'], 'https://reactor.example.com')).resolves.toMatchObject({ changed: [{ blueprint: 'service' }] });
+      expect(port.patchBlueprint).toHaveBeenCalledTimes(2);
+    });
+  });
+});

@@ -1,0 +1,99 @@
+import type Redis from 'ioredis';
+import type { ChangeEvent } from '../changes/change-event';
+import { parsePortBody } from '../changes/change-event.parser';
+import type { AppConfig } from '../config/app-config';
+import { encodeEntityState } from './entity-state';
+import { EntityStateStore } from './entity-state.store';
+
+const event = (action: string, diff: { before?: object | null; after?: object | null }, extra: object = {}): ChangeEvent => {
+  const parsed = parsePortBody(
+    { action, resourceType: 'entity', status: 'SUCCESS', context: { blueprint: 'service', entity: 'a' }, diff, ...extra },
+    { source: 'webhook', receivedAt: '2026-01-01T00:00:00.000Z' },
+  );
+  if (!parsed.ok) throw new Error('bad test event');
+  return parsed.event;
+};
+
+describe(EntityStateStore.name, () => {
+  let redis: jest.Mocked<Pick<Redis, 'hset' | 'hdel' | 'hscan' | 'eval' | 'sismember' | 'sadd'>>;
+  let sut: EntityStateStore;
+
+  beforeEach(() => {
+    redis = {
+      hset: jest.fn().mockResolvedValue(1),
+      hdel: jest.fn().mockResolvedValue(1),
+      hscan: jest.fn(),
+      eval: jest.fn(),
+      sismember: jest.fn().mockResolvedValue(0),
+      sadd: jest.fn().mockResolvedValue(1),
+    } as never;
+    sut = new EntityStateStore(redis as unknown as Redis, { queuePrefix: 'pfx' } as AppConfig);
+  });
+
+  describe('record', () => {
+    it('should store the after state of a CREATE or UPDATE under the blueprint hash', async () => {
+      const after = { identifier: 'a', properties: { health: 'Degraded' } };
+
+      await sut.record(event('UPDATE', { before: { identifier: 'a' }, after }));
+
+      expect(redis.hset).toHaveBeenCalledWith('pfx:state:service', 'a', encodeEntityState(after));
+    });
+
+    it('should forget the entity on DELETE', async () => {
+      await sut.record(event('DELETE', { before: { identifier: 'a' }, after: null }));
+
+      expect(redis.hdel).toHaveBeenCalledWith('pfx:state:service', 'a');
+      expect(redis.hset).not.toHaveBeenCalled();
+    });
+
+    it.each([
+      ['a run event', { resourceType: 'run' }],
+      ['a failed change', { status: 'FAILURE' }],
+      ['a TIMER_EXPIRED event', { action: 'TIMER_EXPIRED' }],
+    ])('should ignore %s', async (_what, extra) => {
+      await sut.record(event('UPDATE', { after: { identifier: 'a' } }, extra));
+
+      expect(redis.hset).not.toHaveBeenCalled();
+      expect(redis.hdel).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('snapshot', () => {
+    it('should follow the HSCAN cursor and key the states by entity', async () => {
+      const a = encodeEntityState({ identifier: 'a' });
+      const b = encodeEntityState({ identifier: 'b' });
+      redis.hscan.mockResolvedValueOnce(['7', ['a', a]]).mockResolvedValueOnce(['0', ['b', b]]);
+
+      const states = await sut.snapshot('service');
+
+      expect(redis.hscan).toHaveBeenNthCalledWith(2, 'pfx:state:service', '7', 'COUNT', 1000);
+      expect([...states.keys()]).toEqual(['a', 'b']);
+      expect(states.get('b')).toEqual({ fingerprint: b.split(' ')[0], raw: b });
+    });
+  });
+
+  describe('compareAndSet', () => {
+    it('should send (entity, expected, next) triples with empty strings for absent and report each one applied', async () => {
+      redis.eval.mockResolvedValue([1, 0]);
+      const next = { identifier: 'n' };
+
+      const applied = await sut.compareAndSet('service', [
+        { entity: 'n', expected: null, next },
+        { entity: 'd', expected: 'old', next: null },
+      ]);
+
+      expect(applied).toEqual([true, false]);
+      expect(redis.eval).toHaveBeenCalledWith(expect.any(String), 1, 'pfx:state:service', 'n', '', encodeEntityState(next), 'd', 'old', '');
+    });
+  });
+
+  describe('isRecorded / markRecorded', () => {
+    it('should keep the recorded blueprints in a set outside the state hashes', async () => {
+      await sut.markRecorded('service');
+      redis.sismember.mockResolvedValue(1);
+
+      await expect(sut.isRecorded('service')).resolves.toBe(true);
+      expect(redis.sadd).toHaveBeenCalledWith('pfx:state-recorded', 'service');
+    });
+  });
+});

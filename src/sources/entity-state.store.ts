@@ -1,0 +1,122 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type Redis from 'ioredis';
+import type { ChangeEvent, EntitySnapshot } from '../changes/change-event';
+import { AppConfig } from '../config/app-config';
+import { PRODUCER_REDIS } from '../queue/producer-redis.provider';
+import { encodeEntityState, storedState, type StoredEntityState } from './entity-state';
+
+/** One entity's move from the state a reconcile run compared against to the state it found. */
+export interface StateUpdate {
+  entity: string;
+  /** The raw stored value the run compared against; null = it had none. */
+  expected: string | null;
+  /** The state to keep; null = forget the entity (deleted). */
+  next: EntitySnapshot | null;
+}
+
+const BATCH = 500;
+
+// Per entity: write only if the stored value is still the one compared against (absent = '').
+// A webhook that recorded a newer state meanwhile wins, and the run does not report that change.
+const COMPARE_AND_SET = `
+local out = {}
+for i = 1, #ARGV, 3 do
+  local current = redis.call('HGET', KEYS[1], ARGV[i]) or ''
+  if current == ARGV[i + 1] then
+    if ARGV[i + 2] == '' then redis.call('HDEL', KEYS[1], ARGV[i]) else redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 2]) end
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = 0
+  end
+end
+return out`;
+
+/**
+ * The last state of every entity the service saw, per blueprint: a Redis hash
+ * `${prefix}:state:${blueprint}`, field = entity identifier, value = `<fingerprint> <entity JSON>`
+ * (see entity-state.ts). Every accepted event updates it; reconcile compares Port's entities with it.
+ */
+@Injectable()
+export class EntityStateStore {
+  constructor(
+    @Inject(PRODUCER_REDIS) private readonly redis: Redis,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** After the change: the `after` state on CREATE/UPDATE, forgotten on DELETE; other events are ignored. */
+  async record(event: ChangeEvent): Promise<void> {
+    if (event.resourceType !== 'entity' || !event.blueprint || !event.entity) return;
+    if (event.body.status !== undefined && event.body.status !== 'SUCCESS') return;
+    const after = event.body.diff?.after;
+    if (event.action === 'DELETE') await this.redis.hdel(this.key(event.blueprint), event.entity);
+    else if ((event.action === 'CREATE' || event.action === 'UPDATE') && isObject(after)) {
+      await this.redis.hset(this.key(event.blueprint), event.entity, encodeEntityState(after));
+    }
+  }
+
+  /** Every entity of the blueprint, by identifier (HSCAN: no long block of Redis on a large blueprint). */
+  async snapshot(blueprint: string): Promise<Map<string, StoredEntityState>> {
+    const states = new Map<string, StoredEntityState>();
+    let cursor = '0';
+    do {
+      const [nextCursor, pairs] = await this.redis.hscan(this.key(blueprint), cursor, 'COUNT', 1000);
+      for (let i = 0; i < pairs.length; i += 2) states.set(pairs[i], storedState(pairs[i + 1]));
+      cursor = nextCursor;
+    } while (cursor !== '0');
+    return states;
+  }
+
+  /** Replaces the blueprint's whole state with these entities, and marks it recorded. */
+  async replace(blueprint: string, entities: EntitySnapshot[]): Promise<void> {
+    const tx = this.redis.multi().del(this.key(blueprint));
+    for (let i = 0; i < entities.length; i += BATCH) {
+      const pairs = entities.slice(i, i + BATCH).flatMap((entity) => [String(entity.identifier), encodeEntityState(entity)]);
+      tx.hset(this.key(blueprint), ...pairs);
+    }
+    await tx.sadd(this.recordedKey(), blueprint).exec();
+  }
+
+  /** Applies each update only where the stored value is still `expected`; true for those applied. */
+  async compareAndSet(blueprint: string, updates: StateUpdate[]): Promise<boolean[]> {
+    const applied: boolean[] = [];
+    for (let i = 0; i < updates.length; i += BATCH) {
+      const args = updates
+        .slice(i, i + BATCH)
+        .flatMap((update) => [update.entity, update.expected ?? '', update.next ? encodeEntityState(update.next) : '']);
+      const result = (await this.redis.eval(COMPARE_AND_SET, 1, this.key(blueprint), ...args)) as number[];
+      applied.push(...result.map((flag) => flag === 1));
+    }
+    return applied;
+  }
+
+  /** Whether a reconcile run has recorded this blueprint whole (so its next run may report changes). */
+  async isRecorded(blueprint: string): Promise<boolean> {
+    return (await this.redis.sismember(this.recordedKey(), blueprint)) === 1;
+  }
+
+  async markRecorded(blueprint: string): Promise<void> {
+    await this.redis.sadd(this.recordedKey(), blueprint);
+  }
+
+  async recordedBlueprints(): Promise<string[]> {
+    return this.redis.smembers(this.recordedKey());
+  }
+
+  /** Drops the blueprint's state and mark: if the rules name it again, its next run records afresh. */
+  async forget(blueprint: string): Promise<void> {
+    await this.redis.multi().del(this.key(blueprint)).srem(this.recordedKey(), blueprint).exec();
+  }
+
+  private key(blueprint: string): string {
+    return `${this.config.queuePrefix}:state:${blueprint}`;
+  }
+
+  // Not under `state:`: a blueprint may be named anything.
+  private recordedKey(): string {
+    return `${this.config.queuePrefix}:state-recorded`;
+  }
+}
+
+function isObject(value: unknown): value is EntitySnapshot {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
