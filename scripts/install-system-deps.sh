@@ -28,3 +28,6 @@ if ! redis-cli ping >/dev/null 2>&1; then
   for _ in $(seq 1 50); do redis-cli ping >/dev/null 2>&1 && break; sleep 0.1; done
   redis-cli ping >/dev/null
 fi
+
+# The Kafka source tests talk to librdkafka's mock cluster, which Debian's kcat serves.
+command -v kcat >/dev/null 2>&1 || { echo "installing kcat"; apt_install kcat; }

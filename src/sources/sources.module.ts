@@ -7,6 +7,7 @@ import { RulesService } from '../rules/rules.service';
 import { ChangelogRegistrationService } from './changelog-registration.service';
 import { EntityStateStore } from './entity-state.store';
 import { ReconcileService } from './reconcile.service';
+import { KafkaChangeConsumer } from './kafka-change-consumer.service';
 import { SmeeForwarderService } from './smee-forwarder.service';
 import { SourcesService } from './sources.service';
 
@@ -15,6 +16,7 @@ import { SourcesService } from './sources.service';
   imports: [IngestModule],
   providers: [
     SmeeForwarderService,
+    KafkaChangeConsumer,
     SourcesService,
     {
       provide: PortApiClient,

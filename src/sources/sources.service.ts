@@ -4,6 +4,7 @@ import { RulesService } from '../rules/rules.service';
 import { ChangelogRegistrationService } from './changelog-registration.service';
 import { namedBlueprints, ReconcileService } from './reconcile.service';
 import { ChangeEventSource, EventSourceStatus } from './event-source';
+import { KafkaChangeConsumer } from './kafka-change-consumer.service';
 import { SmeeForwarderService } from './smee-forwarder.service';
 
 /**
@@ -17,19 +18,16 @@ export class SourcesService {
 
   constructor(
     smee: SmeeForwarderService,
+    kafka: KafkaChangeConsumer,
     private readonly config: AppConfig,
     private readonly reconcile: ReconcileService,
     private readonly registration: ChangelogRegistrationService,
     private readonly rules: RulesService,
   ) {
-    this.sources = [smee];
+    this.sources = [smee, kafka];
   }
 
   async startAll(): Promise<void> {
-    if (this.config.kafka) {
-      // Configuration is validated (group id rules included); the consumer itself is not built yet.
-      this.logger.error(`KAFKA_BROKERS is set, but this version has no Kafka source yet: ${this.config.kafka.topic} is not consumed`);
-    }
     if (this.config.registration) await this.register(this.config.registration.publicUrl);
     if (this.config.reconcile) this.reconcile.start();
     await Promise.all(
