@@ -1,22 +1,10 @@
-import { readSample } from '../support/port-samples';
+import { deploymentUpdate } from '../factories/deployment-update';
 import { hang, MockTarget, status } from '../support/mock-target';
 import { startTestApp, TestApp, waitFor, writeRulesFile } from '../support/test-app';
 import { EventRecord } from '../../src/events/event-record';
 
 const ADMIN = 'admin-token-for-tests-0123456789';
 const SCALER_TOKEN = 'scaler-secret-9f8e7d6c';
-const entity = readSample('entity-deploymentConfig-notification-service-prod.json') as { properties: Record<string, unknown> };
-
-/** A deploymentConfig UPDATE changing the given properties of the sample entity. */
-function deploymentUpdate(after: Record<string, unknown>, at = new Date().toISOString()) {
-  const before = { ...entity, blueprint: 'deploymentConfig' };
-  return {
-    action: 'UPDATE', resourceType: 'entity', status: 'SUCCESS',
-    trigger: { by: { orgId: 'org_1', userId: 'someone@example.com' }, origin: 'UI', at },
-    context: { entity: 'notification-service-prod', blueprint: 'deploymentConfig', runId: null },
-    diff: { before, after: { ...before, properties: { ...entity.properties, ...after } } },
-  };
-}
 
 function rules(slack: MockTarget, scaler: MockTarget, port: MockTarget) {
   return writeRulesFile(`

@@ -4,7 +4,7 @@ import { EventRecord } from '../../src/events/event-record';
 import { signPortWebhook } from '../../src/ingest/webhook-signature';
 import { closedPort } from '../support/local-http-server';
 import { MockTarget, status } from '../support/mock-target';
-import { readSample } from '../support/port-samples';
+import { deploymentUpdate } from '../factories/deployment-update';
 import { MAIN, ServiceProcess } from '../support/service-process';
 import { REDIS_URL, removeKeys, uniquePrefix, waitFor, writeRulesFile } from '../support/test-app';
 
@@ -17,19 +17,6 @@ const SCALER_TOKEN = distinct('scaler-token');
 const PORT_ACCESS_TOKEN = distinct('port-access-token');
 const SLACK_SEGMENT = distinct('slackpathsecret');
 const OPS_SLACK_SEGMENT = distinct('opsslackpathsecret');
-
-const entity = readSample('entity-deploymentConfig-notification-service-prod.json') as { properties: Record<string, unknown> };
-
-/** A deploymentConfig UPDATE changing the given properties of the sample entity. */
-function deploymentUpdate(after: Record<string, unknown>) {
-  const before = { ...entity, blueprint: 'deploymentConfig' };
-  return {
-    action: 'UPDATE', resourceType: 'entity', status: 'SUCCESS',
-    trigger: { by: { orgId: 'org_1', userId: 'someone@example.com' }, origin: 'UI', at: new Date().toISOString() },
-    context: { entity: 'notification-service-prod', blueprint: 'deploymentConfig', runId: null },
-    diff: { before, after: { ...before, properties: { ...entity.properties, ...after } } },
-  };
-}
 
 function rules(scaler: MockTarget): string {
   return writeRulesFile(`
