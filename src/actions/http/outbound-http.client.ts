@@ -24,6 +24,8 @@ export interface OutboundRequest {
   label?: string;
   /** Extracts a short, secret-free reason from an error body (e.g. Slack's `no_service`). */
   reasonFromBody?: (body: string) => string | undefined;
+  /** Aborts the call; the promise then rejects with the signal's reason, not an `ActionError`. */
+  signal?: AbortSignal;
 }
 
 export interface OutboundResponse {
@@ -34,6 +36,8 @@ export interface OutboundResponse {
 }
 
 const MAX_BODY_BYTES = 16 * 1024;
+/** Whole JSON answers (Port entity pages, blueprints) may be large, but not unbounded. */
+const MAX_JSON_BYTES = 64 * 1024 * 1024;
 
 /**
  * Outbound HTTP for actions: egress-guarded, time-limited, never follows redirects, and turns
@@ -63,6 +67,23 @@ export class OutboundHttpClient implements OnModuleDestroy {
     throw statusError(label, response.statusCode, response.headers['retry-after'], req.reasonFromBody?.(body));
   }
 
+  /** The whole answer parsed as JSON (up to 64 MiB; larger is refused), same errors as `request`. */
+  async readJson<T = unknown>(req: OutboundRequest): Promise<T> {
+    const url = parseUrl(req.url, req.label);
+    const label = req.label ?? `${req.method.toUpperCase()} ${url.host}${url.pathname}`;
+    const response = await this.send({ ...req, headers: { accept: 'application/json', ...req.headers } }, url, label);
+    const text = await readWhole(response.body, MAX_JSON_BYTES, label).catch((error: unknown) => {
+      if (req.signal?.aborted) throw req.signal.reason;
+      throw error instanceof ActionError ? error : networkError(label, error);
+    });
+    if (response.statusCode >= 400) throw statusError(label, response.statusCode, response.headers['retry-after'], req.reasonFromBody?.(text));
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new TransientActionError(`${label} -> ${response.statusCode} but the answer is not JSON`, response.statusCode);
+    }
+  }
+
   onModuleDestroy(): Promise<void> {
     return this.agent.close();
   }
@@ -76,9 +97,10 @@ export class OutboundHttpClient implements OnModuleDestroy {
         method: req.method.toUpperCase() as Dispatcher.HttpMethod,
         headers: lowerCaseKeys({ ...(hasBody ? { 'content-type': 'application/json' } : {}), ...req.headers }),
         body: hasBody ? JSON.stringify(req.body) : undefined,
-        signal: AbortSignal.timeout(req.timeoutMs && req.timeoutMs > 0 ? req.timeoutMs : this.defaultTimeoutMs),
+        signal: AbortSignal.any([AbortSignal.timeout(req.timeoutMs && req.timeoutMs > 0 ? req.timeoutMs : this.defaultTimeoutMs), ...(req.signal ? [req.signal] : [])]),
       });
     } catch (error) {
+      if (req.signal?.aborted) throw req.signal.reason;
       throw networkError(label, error);
     }
   }
@@ -112,6 +134,17 @@ async function readCapped(body: Dispatcher.ResponseData['body'], limit: number):
     if (size >= limit) break;
   }
   return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
+}
+
+async function readWhole(body: Dispatcher.ResponseData['body'], limit: number, label: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new PermanentActionError(`${label}: answer larger than ${limit} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function statusError(label: string, status: number, retryAfter: string | string[] | undefined, reason?: string): ActionError {

@@ -1,7 +1,6 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { EntitySnapshot } from '../../changes/change-event';
 import { ActionError, PermanentActionError, TransientActionError } from '../action-errors';
-import { JsonReader } from '../http/json-reader';
 import { OutboundHttpClient, type OutboundResponse } from '../http/outbound-http.client';
 
 export interface PortApiClientConfig {
@@ -65,7 +64,6 @@ const REFRESH_MARGIN_MS = 60_000;
 @Injectable()
 export class PortApiClient implements OnModuleDestroy {
   private readonly http: OutboundHttpClient;
-  private readonly reader: JsonReader;
   private readonly baseUrl: string;
   private readonly now: () => number;
   private token?: { value: string; refreshAt: number };
@@ -75,8 +73,6 @@ export class PortApiClient implements OnModuleDestroy {
     this.baseUrl = config.baseUrl.replace(/\/+$/, '');
     // The operator sets PORT_API_URL, so its host is trusted even when private (self-hosted Port, tests).
     this.http = new OutboundHttpClient({ allowedHosts: [new URL(this.baseUrl).host], defaultTimeoutMs: config.timeoutMs });
-    // Pages of entities and whole blueprints exceed OutboundHttpClient's 16 KiB answer cap.
-    this.reader = new JsonReader({ allowedHosts: [new URL(this.baseUrl).host], defaultTimeoutMs: config.timeoutMs });
     this.now = config.now ?? Date.now;
   }
 
@@ -98,7 +94,7 @@ export class PortApiClient implements OnModuleDestroy {
     const url = `${this.baseUrl}/blueprints/${encodeURIComponent(blueprint)}/entities/search`;
     const body = { limit: page.limit, ...(page.from !== undefined ? { from: page.from } : {}) };
     const answer = await this.withToken((token) =>
-      this.reader.read({ method: 'POST', url, headers: bearer(token), body, signal: page.signal, reasonFromBody: portErrorCode }),
+      this.http.readJson({ method: 'POST', url, headers: bearer(token), body, signal: page.signal, reasonFromBody: portErrorCode }),
     );
     return parseEntityPage(answer, url);
   }
@@ -106,7 +102,7 @@ export class PortApiClient implements OnModuleDestroy {
   async getBlueprint(id: string, signal?: AbortSignal): Promise<PortBlueprint> {
     const url = `${this.baseUrl}/blueprints/${encodeURIComponent(id)}`;
     const answer = await this.withToken((token) =>
-      this.reader.read<{ blueprint?: unknown }>({ method: 'GET', url, headers: bearer(token), signal, reasonFromBody: portErrorCode }),
+      this.http.readJson<{ blueprint?: unknown }>({ method: 'GET', url, headers: bearer(token), signal, reasonFromBody: portErrorCode }),
     );
     const blueprint = answer?.blueprint as PortBlueprint | undefined;
     if (typeof blueprint !== 'object' || blueprint === null || Array.isArray(blueprint)) {
@@ -123,7 +119,7 @@ export class PortApiClient implements OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
-    await Promise.all([this.http.onModuleDestroy(), this.reader.close()]);
+    await this.http.onModuleDestroy();
   }
 
   private async withToken<T>(call: (token: string) => Promise<T>): Promise<T> {
