@@ -15,7 +15,7 @@ const event = (action: string, diff: { before?: object | null; after?: object | 
 };
 
 describe(EntityStateStore.name, () => {
-  let redis: jest.Mocked<Pick<Redis, 'hset' | 'hdel' | 'hscan' | 'eval' | 'sismember' | 'sadd'>>;
+  let redis: jest.Mocked<Pick<Redis, 'hset' | 'hdel' | 'hscan' | 'evalsha' | 'sismember' | 'sadd'>>;
   let sut: EntityStateStore;
 
   beforeEach(() => {
@@ -23,7 +23,7 @@ describe(EntityStateStore.name, () => {
       hset: jest.fn().mockResolvedValue(1),
       hdel: jest.fn().mockResolvedValue(1),
       hscan: jest.fn(),
-      eval: jest.fn(),
+      evalsha: jest.fn(),
       sismember: jest.fn().mockResolvedValue(0),
       sadd: jest.fn().mockResolvedValue(1),
     } as never;
@@ -74,7 +74,7 @@ describe(EntityStateStore.name, () => {
 
   describe('compareAndSet', () => {
     it('should send (entity, expected, next) triples with empty strings for absent and report each one applied', async () => {
-      redis.eval.mockResolvedValue([1, 0]);
+      redis.evalsha.mockResolvedValue([1, 0]);
       const next = { identifier: 'n' };
 
       const applied = await sut.compareAndSet('service', [
@@ -83,7 +83,7 @@ describe(EntityStateStore.name, () => {
       ]);
 
       expect(applied).toEqual([true, false]);
-      expect(redis.eval).toHaveBeenCalledWith(expect.any(String), 1, 'pfx:state:service', 'n', '', encodeEntityState(next), 'd', 'old', '');
+      expect(redis.evalsha).toHaveBeenCalledWith(expect.stringMatching(/^[0-9a-f]{40}$/), 1, 'pfx:state:service', 'n', '', encodeEntityState(next), 'd', 'old', '');
     });
   });
 

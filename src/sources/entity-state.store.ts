@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type Redis from 'ioredis';
 import type { ChangeEvent, EntitySnapshot } from '../changes/change-event';
+import { LuaScript } from '../common/lua-script';
 import { AppConfig } from '../config/app-config';
 import { PRODUCER_REDIS } from '../queue/producer-redis.provider';
 import { encodeEntityState, storedState, type StoredEntityState } from './entity-state';
@@ -18,7 +19,7 @@ const BATCH = 500;
 
 // Per entity: write only if the stored value is still the one compared against (absent = '').
 // A webhook that recorded a newer state meanwhile wins, and the run does not report that change.
-const COMPARE_AND_SET = `
+const COMPARE_AND_SET = new LuaScript(`
 local out = {}
 for i = 1, #ARGV, 3 do
   local current = redis.call('HGET', KEYS[1], ARGV[i]) or ''
@@ -29,7 +30,7 @@ for i = 1, #ARGV, 3 do
     out[#out + 1] = 0
   end
 end
-return out`;
+return out`);
 
 /**
  * The last state of every entity the service saw, per blueprint: a Redis hash
@@ -83,7 +84,7 @@ export class EntityStateStore {
       const args = updates
         .slice(i, i + BATCH)
         .flatMap((update) => [update.entity, update.expected ?? '', update.next ? encodeEntityState(update.next) : '']);
-      const result = (await this.redis.eval(COMPARE_AND_SET, 1, this.key(blueprint), ...args)) as number[];
+      const result = (await COMPARE_AND_SET.run(this.redis, [this.key(blueprint)], args)) as number[];
       applied.push(...result.map((flag) => flag === 1));
     }
     return applied;
