@@ -47,14 +47,19 @@ export class EventIntakeService implements OnModuleDestroy {
   }
 
   async accept(event: ChangeEvent): Promise<IntakeResult> {
-    const dedupeKey = `${this.config.queuePrefix}:dedupe:${event.id}`;
     try {
-      if (await this.redis.exists(dedupeKey)) return this.duplicate(event);
-      // The jobId makes a concurrent second delivery a no-op while the first job is still kept;
-      // the dedupe key is written only after the job exists, so a crash in between loses nothing.
-      await this.queue.add(JobName.EvaluateEvent, { event }, jobOptions(JobName.EvaluateEvent, event.id));
-      const first = await this.redis.set(dedupeKey, event.receivedAt, 'EX', this.config.dedupeTtlSeconds, 'NX');
-      if (first === null) return this.duplicate(event);
+      // One round trip. BullMQ's deduplication (TTL mode) adds the job and its dedupe key in one
+      // script, so a crash can never leave one without the other, and a redelivery within the TTL
+      // adds nothing. The EXISTS ahead of it on the same connection (Redis runs one connection's
+      // commands in order) tells the caller whether this delivery was the first.
+      const [seen] = await Promise.all([
+        this.redis.exists(this.dedupeKey(event.id)),
+        this.queue.add(JobName.EvaluateEvent, { event }, {
+          ...jobOptions(JobName.EvaluateEvent, event.id),
+          deduplication: { id: event.id, ttl: this.config.dedupeTtlSeconds * 1000 },
+        }),
+      ]);
+      if (seen) return this.duplicate(event);
       this.metrics.eventsReceived.inc({ source: event.source, outcome: 'accepted' });
       if (this.config.reconcile) await this.rememberState(event);
       this.logger.debug({ eventId: event.id, source: event.source, blueprint: event.blueprint, entity: event.entity }, 'event queued');
@@ -62,6 +67,11 @@ export class EventIntakeService implements OnModuleDestroy {
     } catch (error) {
       throw new QueueUnavailableError(error);
     }
+  }
+
+  /** BullMQ's own key for a deduplication id: `<prefix>:<queue>:de:<id>`. */
+  private dedupeKey(eventId: string): string {
+    return `${this.queue.keys.de}:${eventId}`;
   }
 
   /** Catch-up compares Port with the last state seen; a failed write only makes it report this change again. */

@@ -79,6 +79,36 @@ describe('POST /webhooks/port (ROLE=api, real Redis)', () => {
     expect(await queued()).toHaveLength(1);
   });
 
+  // What retention does to a finished job (an hour later at most): its keys go, its dedupe key stays.
+  const dropJobAsRetentionDoes = async (eventId: string) => {
+    const redis = await t.queue(QueueName.Events).client;
+    const queueKey = `${t.config.queuePrefix}:${QueueName.Events}`;
+    await redis.multi().del(`${queueKey}:${eventId}`).lrem(`${queueKey}:wait`, 0, eventId).exec();
+    return { redis, dedupeKey: `${queueKey}:de:${eventId}` };
+  };
+
+  it('should still answer duplicate: true, and queue nothing, once the first job is gone from the queue', async () => {
+    const first = (await post(vmUpdate)).json();
+    const { redis, dedupeKey } = await dropJobAsRetentionDoes(first.eventId);
+
+    const again = await post(vmUpdate);
+
+    expect(again.json()).toEqual({ eventId: first.eventId, duplicate: true });
+    expect(await queued()).toHaveLength(0);
+    expect(await redis.pttl(dedupeKey)).toBeGreaterThan(t.config.dedupeTtlSeconds * 1000 - 60_000);
+  });
+
+  it('should queue a redelivery as new once the dedupe window has passed', async () => {
+    const first = (await post(vmUpdate)).json();
+    const { redis, dedupeKey } = await dropJobAsRetentionDoes(first.eventId);
+    await redis.del(dedupeKey);
+
+    const again = await post(vmUpdate);
+
+    expect(again.json()).toEqual({ eventId: first.eventId, duplicate: false });
+    expect(await queued()).toHaveLength(1);
+  });
+
   it.each([
     ['action', without(vmUpdate, 'action')],
     ['action', withValue(vmUpdate, 'action', 42)],
