@@ -1,4 +1,5 @@
 import type { Change, ChangeEvent, EntitySnapshot } from '../changes/change-event';
+import type { JqContext } from './jq-batch';
 
 /**
  * The context jq conditions and `{{ }}` templates see, without `.rule` (added per rule): the Port
@@ -20,8 +21,9 @@ export function entityOf(event: ChangeEvent): EntitySnapshot | null {
   return (event.action === 'DELETE' ? diff?.before : diff?.after) ?? null;
 }
 
-/** Serialises the context once, on first use, for every jq call of one event. */
-export class EventContextJson {
+/** Builds the context once and serialises it once, on first use, for every jq call of one event. */
+export class EventContextJson implements JqContext {
+  private built: Record<string, unknown> | undefined;
   private json: string | undefined;
 
   constructor(
@@ -29,8 +31,13 @@ export class EventContextJson {
     private readonly changes: Change[],
   ) {}
 
+  get object(): Record<string, unknown> {
+    this.built ??= eventContext(this.event, this.changes);
+    return this.built;
+  }
+
   get value(): string {
-    this.json ??= JSON.stringify(eventContext(this.event, this.changes));
+    this.json ??= JSON.stringify(this.object);
     return this.json;
   }
 }

@@ -1,5 +1,6 @@
 import { exec } from '@port-labs/jq-node-bindings';
-import { JqBatch, JqBatchCompileError, JqOutcome, withOverlay } from './jq-batch';
+import { readSampleJson } from '../../test/support/port-samples';
+import { JqBatch, JqBatchCompileError, JqOutcome, simplePath, withOverlay } from './jq-batch';
 import { JqExpression } from './jq-expression';
 import { JQ_EQUIVALENCE_CORPUS, jqEquivalenceContext } from './testing/jq-corpus';
 
@@ -70,6 +71,71 @@ describe(JqBatch.name, () => {
           { ok: false, error: 'jq: error: Cannot index string with string "x"' },
         ],
       ]);
+    });
+  });
+
+  describe('simple paths, read in JS', () => {
+    const SAMPLES = [
+      'kafka-changelog-entity-update-vm-free_storage.json',
+      'automation-event-entity-updated-service.json',
+      'automation-triggerdata-entity-updated-service.json',
+      'changelog-timer-expired-entity.json',
+      'kafka-changelog-run-create-port-agent-fixture.json',
+    ];
+    const KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+    // Every path into the sample, one step past each leaf (indexing strings, numbers, arrays,
+    // booleans and null), a missing key at each level, and the overlay's keys.
+    function pathsOf(value: unknown, prefix = '', depth = 0): string[] {
+      const paths = [`${prefix}.nosuchkey`];
+      if (depth > 6) return paths;
+      if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+        for (const [key, child] of Object.entries(value)) {
+          if (!KEY.test(key)) continue;
+          paths.push(`${prefix}.${key}`, ...pathsOf(child, `${prefix}.${key}`, depth + 1));
+        }
+      }
+      return paths;
+    }
+
+    it.each(SAMPLES)('should give what jq gives for every path into %s', (name) => {
+      const context = { ...(readSampleJson(name) as Record<string, unknown>), rule: { id: 'shadowed' } };
+      const sources = [...pathsOf(context), '.rule.id', '.rule.description.x', '  .rule  '];
+      const expressions = sources.map((source) => JqExpression.unchecked(source));
+      expect(sources.every((source) => simplePath(source))).toBe(true);
+      const json = JSON.stringify(context);
+
+      const inJs = JqBatch.build([{ overlay: RULE, expressions }]).run(json, [0])[0];
+      // `empty` is not a simple path: the whole group goes through jq.
+      const inJq = JqBatch.build([{ overlay: RULE, expressions: [...expressions, JqExpression.unchecked('empty')] }]).run(json, [0])[0];
+
+      expect(inJs).toEqual(inJq.slice(0, -1));
+      expect(inJs.some((outcome) => !outcome.ok)).toBe(true);
+      expect(inJs.filter((outcome) => outcome.ok && outcome.value === null).length).toBeGreaterThan(0);
+    });
+
+    it.each([
+      ['.a', ['a']],
+      [' .entity.properties.cpu_2 ', ['entity', 'properties', 'cpu_2']],
+      ['.a?', undefined],
+      ['.a | .b', undefined],
+      ['.["a"]', undefined],
+      ['.a.b[0]', undefined],
+      ['.', undefined],
+      ['.2a', undefined],
+      ['$ENV.a', undefined],
+    ])('should take %p as a simple path: %p', (source, keys) => {
+      expect(simplePath(source)).toEqual(keys);
+    });
+
+    it('should hand back copies, so a caller cannot change the context', () => {
+      const context = { entity: { properties: { tags: ['a'] } } };
+      const [[outcome]] = JqBatch.build([{ overlay: {}, expressions: [JqExpression.unchecked('.entity.properties')] }]).run(
+        { value: JSON.stringify(context), object: context },
+        [0],
+      );
+      (outcome as { value: { tags: string[] } }).value.tags.push('b');
+      expect(context.entity.properties.tags).toEqual(['a']);
     });
   });
 

@@ -19,6 +19,15 @@ export class JqBatchCompileError extends Error {
 
 type BatchItem = [] | [[unknown]] | [{ e: unknown }];
 
+/** One event's context: its JSON for jq, the object itself for paths read in JS. Both may be lazy. */
+export interface JqContext {
+  readonly value: string;
+  readonly object: Record<string, unknown>;
+}
+
+// `.a.b.c`: jq 1.6's FIELD tokens only (no `?`, brackets, quotes or pipes).
+const SIMPLE_PATH = /^\s*(\.[A-Za-z_][A-Za-z0-9_]*)+\s*$/;
+
 /**
  * Runs many jq expressions over one context in a single native call. jq 1.6 spends most of a
  * call parsing its input (about 40 µs per KB), so one parse per event instead of one per
@@ -27,10 +36,18 @@ type BatchItem = [] | [[unknown]] | [{ e: unknown }];
  * When jq will not compile the combined program, expressions run one by one (same results).
  */
 export class JqBatch {
+  /** Per group: when every expression is a simple path, their keys; read in JS, jq not called. */
+  private readonly paths: (string[][] | undefined)[];
+
   private constructor(
     private readonly groups: JqGroup[],
     private readonly program: string | undefined,
-  ) {}
+  ) {
+    this.paths = groups.map((group) => {
+      const paths = group.expressions.map((expression) => simplePath(expression.source));
+      return group.expressions.length > 0 && paths.every((path) => path !== undefined) ? (paths as string[][]) : undefined;
+    });
+  }
 
   /** Compiles every expression at once; throws JqBatchCompileError naming each one jq refuses. */
   static build(groups: JqGroup[]): JqBatch {
@@ -57,9 +74,34 @@ export class JqBatch {
     return this.program !== undefined;
   }
 
-  /** The outcome of every expression of each group in `active` (group indexes), in that order. */
-  run(contextJson: string, active: number[]): JqOutcome[][] {
+  /**
+   * The outcome of every expression of each group in `active` (group indexes), in that order.
+   * Groups made only of simple paths (`.entity.properties.cpu`, most `{{ }}` slots) are read in JS
+   * with jq's semantics, which costs a hundredth of a native call; the rest share one jq call.
+   */
+  run(context: string | JqContext, active: number[]): JqOutcome[][] {
     if (active.length === 0) return [];
+    const input = typeof context === 'string' ? parsedLazily(context) : context;
+    const results: JqOutcome[][] = new Array(active.length);
+    const viaJq: number[] = [];
+    const viaJqAt: number[] = [];
+    active.forEach((group, at) => {
+      const paths = this.paths[group];
+      if (paths) {
+        results[at] = paths.map((path) => readPath(input.object, this.groups[group].overlay, path));
+      } else {
+        viaJq.push(group);
+        viaJqAt.push(at);
+      }
+    });
+    if (viaJq.length > 0) {
+      const outcomes = this.runJq(input.value, viaJq);
+      viaJqAt.forEach((at, i) => (results[at] = outcomes[i]));
+    }
+    return results;
+  }
+
+  private runJq(contextJson: string, active: number[]): JqOutcome[][] {
     if (this.program) {
       const outcomes = this.runCombined(contextJson, active);
       if (outcomes) return outcomes;
@@ -89,6 +131,43 @@ export class JqBatch {
       }
     });
   }
+}
+
+function parsedLazily(json: string): JqContext {
+  let object: Record<string, unknown> | undefined;
+  return {
+    value: json,
+    get object() {
+      return (object ??= JSON.parse(json) as Record<string, unknown>);
+    },
+  };
+}
+
+/** The keys of a simple path expression, or undefined when jq must run it. */
+export function simplePath(source: string): string[] | undefined {
+  return SIMPLE_PATH.test(source) ? source.trim().slice(1).split('.') : undefined;
+}
+
+/**
+ * `.k1.k2…` as jq 1.6 runs it on `context + overlay`: a missing key or null gives null, indexing
+ * anything but an object or null is jq's error. Objects and arrays are copied through JSON, as jq
+ * hands back a value of its own (and without keys whose value is undefined).
+ */
+export function readPath(context: Record<string, unknown>, overlay: Record<string, unknown>, keys: string[]): JqOutcome {
+  let value: unknown = Object.prototype.hasOwnProperty.call(overlay, keys[0]) ? overlay[keys[0]] : context[keys[0]];
+  for (let i = 1; i < keys.length; i += 1) {
+    if (value === null || value === undefined) return { ok: true, value: null };
+    if (typeof value !== 'object' || Array.isArray(value)) return { ok: false, error: `jq: error: Cannot index ${jqType(value)} with string "${keys[i]}"` };
+    const object = value as Record<string, unknown>;
+    value = Object.prototype.hasOwnProperty.call(object, keys[i]) ? object[keys[i]] : null;
+  }
+  if (value === undefined) return { ok: true, value: null };
+  return { ok: true, value: typeof value === 'object' && value !== null ? JSON.parse(JSON.stringify(value)) : value };
+}
+
+function jqType(value: unknown): string {
+  if (Array.isArray(value)) return 'array';
+  return typeof value === 'boolean' ? 'boolean' : typeof value === 'number' ? 'number' : 'string';
 }
 
 function compileErrorOf(expression: JqExpression): string | undefined {

@@ -67,7 +67,7 @@ function whyNotBeforeJq({ rule, conditions }: CompiledRule, event: ChangeEvent):
 
 function passJqConditions(compiled: CompiledRuleSet, candidates: CompiledRule[], context: EventContextJson, result: RuleEvaluation): CompiledRule[] {
   const withJq = candidates.filter((rule) => rule.conditionGroup !== undefined);
-  const outcomes = compiled.conditions.run(withJq.length > 0 ? context.value : '', withJq.map((rule) => rule.conditionGroup!));
+  const outcomes = compiled.conditions.run(context, withJq.map((rule) => rule.conditionGroup!));
   const outcomesOf = new Map(withJq.map((rule, i) => [rule, outcomes[i]]));
   return candidates.filter((rule) => {
     const reason = jqVerdict(rule, outcomesOf.get(rule) ?? []);
@@ -95,7 +95,7 @@ function renderMatches(
   result: RuleEvaluation,
 ): void {
   const templated = matched.filter((rule) => rule.templateGroup !== undefined);
-  const outcomes = compiled.templates.run(templated.length > 0 ? context.value : '', templated.map((rule) => rule.templateGroup!));
+  const outcomes = compiled.templates.run(context, templated.map((rule) => rule.templateGroup!));
   const outcomesOf = new Map(templated.map((rule, i) => [rule, outcomes[i]]));
   for (const rule of matched) {
     const { id, description } = rule.rule;
