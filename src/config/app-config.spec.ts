@@ -33,6 +33,13 @@ describe('buildAppConfig', () => {
     expect(config.runsWorkers).toBe(true);
   });
 
+  it("should keep Kafka's 30 s consumer session unless KAFKA_SESSION_TIMEOUT_MS says otherwise", () => {
+    const kafka = { KAFKA_BROKERS: 'b:9092', KAFKA_ORG_ID: 'org_1' };
+
+    expect(buildAppConfig(kafka).kafka?.sessionTimeoutMs).toBe(30_000);
+    expect(buildAppConfig({ ...kafka, KAFKA_SESSION_TIMEOUT_MS: '6000' }).kafka?.sessionTimeoutMs).toBe(6_000);
+  });
+
   it.each([
     ['PORT', { PORT: 'eighty' }],
     ['PORT', { PORT: '70000' }],
@@ -44,6 +51,7 @@ describe('buildAppConfig', () => {
     ['ADMIN_TOKEN', { ADMIN_TOKEN: 'short' }],
     ['QUEUE_PREFIX', { QUEUE_PREFIX: 'has space' }],
     ['LOG_LEVEL', { LOG_LEVEL: 'loud' }],
+    ['KAFKA_SESSION_TIMEOUT_MS', { KAFKA_SESSION_TIMEOUT_MS: '1000' }],
   ])('should refuse a bad %s with one message naming it', (name, env) => {
     let error: unknown;
     try {

@@ -15,7 +15,7 @@ export class AppConfig {
   slack: { defaultWebhookUrl?: string };
   smeeUrl?: string;
   /** Set when KAFKA_BROKERS is: consume `${orgId}.change.log`. */
-  kafka?: { brokers: string[]; orgId: string; groupId: string; sasl?: { username: string; password: string }; ssl: boolean; topic: string };
+  kafka?: { brokers: string[]; orgId: string; groupId: string; sasl?: { username: string; password: string }; ssl: boolean; topic: string; sessionTimeoutMs: number };
   adminToken?: string;
   /** Catch-up from the Port API; set when RECONCILE_INTERVAL and Port credentials are. */
   reconcile?: { intervalMs: number; onStart: boolean };
@@ -95,7 +95,15 @@ function kafkaConfig(vars: EnvironmentVariables): AppConfig['kafka'] {
   // Port's managed Kafka only authorises consumer groups named after the org.
   if (!groupId.startsWith(orgId)) throw new ConfigurationError([`KAFKA_GROUP_ID must start with KAFKA_ORG_ID (${orgId}), as Port requires`]);
   const sasl = vars.KAFKA_USERNAME && vars.KAFKA_PASSWORD ? { username: vars.KAFKA_USERNAME, password: vars.KAFKA_PASSWORD } : undefined;
-  return { brokers: vars.KAFKA_BROKERS.split(','), orgId, groupId, sasl, ssl: vars.KAFKA_SSL ? vars.KAFKA_SSL === 'true' : Boolean(sasl), topic: `${orgId}.change.log` };
+  return {
+    brokers: vars.KAFKA_BROKERS.split(','),
+    orgId,
+    groupId,
+    sasl,
+    ssl: vars.KAFKA_SSL ? vars.KAFKA_SSL === 'true' : Boolean(sasl),
+    topic: `${orgId}.change.log`,
+    sessionTimeoutMs: vars.KAFKA_SESSION_TIMEOUT_MS ?? 30_000,
+  };
 }
 
 function splitList(value: string | undefined): string[] {

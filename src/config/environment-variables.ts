@@ -71,6 +71,10 @@ export class EnvironmentVariables {
   @Transform(blankToUndefined) @IsOptional() @IsIn(['true', 'false'])
   KAFKA_SSL?: 'true' | 'false';
 
+  // Brokers refuse a session outside group.min/max.session.timeout.ms (by default 6 s to 5 or 30 min).
+  @IsOptional() @Transform(toInt) @IsInt() @Min(6_000) @Max(300_000)
+  KAFKA_SESSION_TIMEOUT_MS?: number;
+
   @Transform(blankToUndefined) @IsOptional() @Matches(/^\d+(s|m|h)?$/, { message: 'RECONCILE_INTERVAL must be seconds, or a number with s, m or h (e.g. 5m)' })
   RECONCILE_INTERVAL?: string;
 

@@ -37,7 +37,9 @@ export class KafkaChangeConsumer implements ChangeEventSource {
       logCreator: () => (entry: LogEntry) => this.logger.warn(`kafkajs: ${entry.log.message}`),
     });
     this.state = 'starting';
-    this.consumer = kafka.consumer({ groupId: settings.groupId, maxWaitTimeInMs: 100 });
+    // A member that died without leaving holds its partitions until its session times out.
+    const heartbeatInterval = Math.min(3_000, Math.floor(settings.sessionTimeoutMs / 3));
+    this.consumer = kafka.consumer({ groupId: settings.groupId, maxWaitTimeInMs: 100, sessionTimeout: settings.sessionTimeoutMs, heartbeatInterval });
     this.consumer.on(this.consumer.events.GROUP_JOIN, () => (this.state = 'connected'));
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
       this.state = payload.restart ? 'reconnecting' : 'failed';

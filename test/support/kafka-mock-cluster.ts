@@ -25,12 +25,13 @@ export class KafkaMockCluster {
     return this;
   }
 
-  async produce(topic: string, values: string[]): Promise<void> {
+  /** To `partition` when given; else kafkajs spreads them over the mock's 4 partitions. */
+  async produce(topic: string, values: string[], partition?: number): Promise<void> {
     if (!this.producer) {
       this.producer = new Kafka({ clientId: 'test-producer', brokers: [this.bootstrap], logLevel: logLevel.NOTHING }).producer();
       await this.producer.connect();
     }
-    await this.producer.send({ topic, messages: values.map((value) => ({ value })) });
+    await this.producer.send({ topic, messages: values.map((value) => ({ value, partition })) });
   }
 
   async stop(): Promise<void> {
