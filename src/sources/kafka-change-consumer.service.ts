@@ -6,6 +6,34 @@ import { EventIntakeService, QueueUnavailableError } from '../ingest/event-intak
 import { ChangeEventSource, EventSourceStatus } from './event-source';
 
 const REDIS_RETRY_PAUSE_MS = 2_000;
+const PIN_TIMEOUT_MS = 30_000;
+
+type KafkaSettings = NonNullable<AppConfig['kafka']>;
+
+// A member that died without leaving holds its partitions until its session times out.
+function heartbeatFor(settings: KafkaSettings): number {
+  return Math.min(3_000, Math.floor(settings.sessionTimeoutMs / 3));
+}
+
+/** The partitions of `topic` where `groupId` has never committed, with their current end. */
+async function unsetPartitionEnds(kafka: Kafka, groupId: string, topic: string): Promise<{ partition: number; high: string }[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    const unset = new Set((committed?.partitions ?? []).filter((p) => Number(p.offset) < 0).map((p) => p.partition));
+    if (unset.size === 0) return [];
+    return (await admin.fetchTopicOffsets(topic)).filter((p) => unset.has(p.partition));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
 
 /**
  * Consumes Port's `ORG_ID.change.log` into the same intake as the webhook. At least once: an
@@ -37,18 +65,52 @@ export class KafkaChangeConsumer implements ChangeEventSource {
       logCreator: () => (entry: LogEntry) => this.logger.warn(`kafkajs: ${entry.log.message}`),
     });
     this.state = 'starting';
-    // A member that died without leaving holds its partitions until its session times out.
-    const heartbeatInterval = Math.min(3_000, Math.floor(settings.sessionTimeoutMs / 3));
-    this.consumer = kafka.consumer({ groupId: settings.groupId, maxWaitTimeInMs: 100, sessionTimeout: settings.sessionTimeoutMs, heartbeatInterval });
+    this.consumer = kafka.consumer({ groupId: settings.groupId, maxWaitTimeInMs: 100, sessionTimeout: settings.sessionTimeoutMs, heartbeatInterval: heartbeatFor(settings) });
     this.consumer.on(this.consumer.events.GROUP_JOIN, () => (this.state = 'connected'));
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
       this.state = payload.restart ? 'reconnecting' : 'failed';
       this.logger.error(`Kafka consumer crashed (${payload.restart ? 'restarting' : 'gave up'}): ${payload.error.message}`);
     });
+    await this.pinStartOfNewPartitions(kafka, settings);
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: settings.topic, fromBeginning: false });
     await this.consumer.run({ eachMessage: (payload) => this.handle(payload) });
     this.logger.log(`consuming ${settings.topic} as group ${settings.groupId}`);
+  }
+
+  /**
+   * A group without a committed offset on a partition starts there at the latest offset, decided at
+   * its first fetch. A process killed before its first commit on that partition would make the next
+   * one decide again, later, and skip what arrived in between. So, for such partitions, the current
+   * end is committed first: as kafkajs' own `admin.setOffsets` does, by a short-lived member of the
+   * group that seeks there and leaves (setOffsets itself also asks DescribeGroups, which librdkafka's
+   * mock cluster lacks). Only on a group's first start; best effort, with a warning when it fails.
+   */
+  private async pinStartOfNewPartitions(kafka: Kafka, settings: KafkaSettings): Promise<void> {
+    const { groupId, topic } = settings;
+    try {
+      const ends = await unsetPartitionEnds(kafka, groupId, topic);
+      if (ends.length === 0) return;
+      const pinner = kafka.consumer({ groupId, sessionTimeout: settings.sessionTimeoutMs, heartbeatInterval: heartbeatFor(settings) });
+      await pinner.connect();
+      try {
+        await pinner.subscribe({ topic, fromBeginning: true });
+        await withTimeout(
+          new Promise<void>((resolve, reject) => {
+            pinner.on(pinner.events.FETCH, () => void pinner.stop().then(resolve, reject));
+            pinner.run({ eachBatchAutoResolve: false, eachBatch: async () => undefined }).catch(reject);
+            pinner.pause([{ topic }]);
+            for (const end of ends) pinner.seek({ topic, partition: end.partition, offset: end.high });
+          }),
+          PIN_TIMEOUT_MS,
+        );
+      } finally {
+        await pinner.disconnect();
+      }
+      this.logger.log(`group ${groupId} starts ${topic} at the current end of partitions ${ends.map((end) => end.partition).join(', ')}`);
+    } catch (error) {
+      this.logger.warn(`could not fix where group ${groupId} starts ${topic}: ${(error as Error).message}`);
+    }
   }
 
   async stop(): Promise<void> {

@@ -15,8 +15,10 @@ import { REDIS_URL, removeKeys, uniquePrefix, waitFor, writeRulesFile } from '..
 const ORG = 'org_redelivery';
 const TOPIC = `${ORG}.change.log`;
 const GROUP = `${ORG}.changelog-reactor`;
-// One partition for every message: a partition the group never committed on starts at the latest offset after a restart.
+// Probes go to one partition; the message to another, where the group has never committed: the
+// service must have fixed its start there, or the next process would begin at the latest offset and skip it.
 const PARTITION = 0;
+const MESSAGE_PARTITION = 3;
 const ADMIN = 'admin-token-kafka-redelivery-0123';
 const vm = readSample('kafka-changelog-entity-update-vm-free_storage.json') as Record<string, unknown>;
 const change = { ...vm, context: { blueprint: 'vm', entity: 'vm-redelivered' }, trigger: { ...(vm.trigger as object), at: '2026-12-01T08:00:00.000Z' } };
@@ -113,10 +115,10 @@ rules:
     await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined))?.status === 200, 20_000, 'readiness');
     return `http://127.0.0.1:${port}`;
   };
-  const offsets = async () => {
+  const offsets = async (partition = PARTITION) => {
     const [[committed], [end]] = await Promise.all([
-      admin.fetchOffsets({ groupId: GROUP, topics: [TOPIC] }).then(([topic]) => topic.partitions.filter((p) => p.partition === PARTITION)),
-      admin.fetchTopicOffsets(TOPIC).then((partitions) => partitions.filter((p) => p.partition === PARTITION)),
+      admin.fetchOffsets({ groupId: GROUP, topics: [TOPIC] }).then(([topic]) => topic.partitions.filter((p) => p.partition === partition)),
+      admin.fetchTopicOffsets(TOPIC).then((partitions) => partitions.filter((p) => p.partition === partition)),
     ]);
     return { committed: Number(committed.offset), end: Number(end.high) };
   };
@@ -133,11 +135,11 @@ rules:
     }, 30_000, 'the first process to consume and commit the probes');
 
     proxy.hold();
-    const { end: offset } = await offsets();
-    await cluster.produce(TOPIC, [JSON.stringify(change)], PARTITION);
+    const { end: offset } = await offsets(MESSAGE_PARTITION);
+    await cluster.produce(TOPIC, [JSON.stringify(change)], MESSAGE_PARTITION);
     // Its intake's dedupe check twice: once, then again after that timed out, so the consumer still holds
     // the message uncommitted (one that committed before queueing would never ask again).
-    const intakeTries = () => proxy.heldText().split(`dedupe:${eventId}`).length - 1;
+    const intakeTries = () => proxy.heldText().split(`:de:${eventId}`).length - 1;
     await waitFor(async () => intakeTries() >= 2, 15_000, 'the intake to try the held message twice');
     first.kill();
     await waitFor(async () => !first.running, 5_000, 'the first process to die');
@@ -145,14 +147,14 @@ rules:
 
     // Fetched and mid-intake, but neither queued nor committed.
     expect(await events.getJob(eventId)).toBeUndefined();
-    expect((await offsets()).committed).toBe(offset);
+    expect((await offsets(MESSAGE_PARTITION)).committed).toBe(offset);
 
     const base = await startService(second, REDIS_URL);
     await waitFor(async () => scaled().length > 0, 30_000, 'the redelivered message to be acted on');
     // Settled: the offset is committed and no job is left that could act again.
     await waitFor(async () => {
       const counts = await Promise.all([events, actions].map((queue) => queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized')));
-      return (await offsets()).committed > offset && counts.every((c) => Object.values(c).every((n) => n === 0));
+      return (await offsets(MESSAGE_PARTITION)).committed > offset && counts.every((c) => Object.values(c).every((n) => n === 0));
     }, 10_000, 'the second process to commit and go idle');
     expect(scaled()).toHaveLength(1);
     const record = (await (await fetch(`${base}/events/${eventId}`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as EventRecord;
