@@ -1,5 +1,5 @@
 import { readSampleJson } from '../../test/support/port-samples';
-import { canonicalJson, parsePortBody, ParseResult } from './change-event.parser';
+import { canonicalJson, dtoErrors, parsePortBody, ParseResult, passesDto } from './change-event.parser';
 import { ChangeEvent } from './change-event';
 
 type Json = Record<string, unknown>;
@@ -161,6 +161,45 @@ describe(parsePortBody.name, () => {
         errors: [{ field: 'body', message: 'body is nested too deeply' }],
       });
     });
+  });
+});
+
+describe(passesDto.name, () => {
+  // Every kind of value a JSON body can hold at a field, plus the strings the DTO treats specially.
+  const VALUES: unknown[] = [undefined, null, '', 'x', 'UPDATE', 0, 1.5, true, false, [], ['a'], {}, { a: 1 },
+    '2026-11-22T10:00:00.000Z', '2026-11-22T10:00:00Z', '2026-11-22', '2026-13-01T00:00:00Z', 'not a date', '20261122T100000Z'];
+  const FIELDS = ['action', 'resourceType', 'status', 'trigger', 'trigger.at', 'trigger.by', 'trigger.origin', 'context',
+    'context.blueprint', 'context.entity', 'context.runId', 'diff', 'diff.before', 'diff.after', 'somethingElse'];
+  const BASES = ['kafka-changelog-entity-update-vm-free_storage.json', 'changelog-timer-expired-entity.json', 'kafka-changelog-run-create-port-agent-fixture.json'];
+
+  const withField = (base: Json, path: string, value: unknown): Json => {
+    const copy = JSON.parse(JSON.stringify(base)) as Json;
+    const keys = path.split('.');
+    let target = copy as Record<string, unknown>;
+    for (const key of keys.slice(0, -1)) {
+      if (typeof target[key] !== 'object' || target[key] === null || Array.isArray(target[key])) target[key] = {};
+      target = target[key] as Record<string, unknown>;
+    }
+    if (value === undefined) delete target[keys[keys.length - 1]];
+    else target[keys[keys.length - 1]] = value;
+    return copy;
+  };
+
+  it.each(BASES)('should give the DTO\'s verdict for every field of %s set to every kind of value', (name) => {
+    const base = sample(name);
+    expect(passesDto(base)).toBe(true);
+    let disagreements: string[] = [];
+    let refused = 0;
+    for (const path of FIELDS) {
+      for (const value of VALUES) {
+        const body = withField(base, path, value);
+        const dtoAccepts = dtoErrors(body).length === 0;
+        if (!dtoAccepts) refused += 1;
+        if (passesDto(body) !== dtoAccepts) disagreements = [...disagreements, `${path} = ${JSON.stringify(value)}`];
+      }
+    }
+    expect(disagreements).toEqual([]);
+    expect(refused).toBeGreaterThan(50);
   });
 });
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { plainToInstance } from 'class-transformer';
-import { validateSync, ValidationError } from 'class-validator';
+import { isDefined, isISO8601, isNotEmpty, isObject as isDtoObject, isString, validateSync, ValidationError } from 'class-validator';
 import { PortChangeEventDto } from '../ingest/dto/port-change-event.dto';
 import { ChangeEvent, EventSource, PortChangeBody } from './change-event';
 
@@ -29,8 +29,10 @@ export function parsePortBody(raw: unknown, meta: ParseMeta): ParseResult {
   const wrapped = isObject(raw.event) && raw.resourceType === undefined;
   const body = withContextNames(wrapped ? (raw.event as JsonObject) : raw);
   try {
-    const errors = validate(body, wrapped ? 'event' : '');
-    if (errors.length > 0) return { ok: false, errors };
+    if (!passesDto(body)) {
+      const errors = dtoErrors(body, wrapped ? 'event' : '');
+      if (errors.length > 0) return { ok: false, errors };
+    }
     const valid = body as PortChangeBody;
     const action = valid.action.toUpperCase();
     const event: ChangeEvent = {
@@ -61,11 +63,34 @@ function withContextNames(body: JsonObject): JsonObject {
   return { ...body, context: filled };
 }
 
+const optional = (value: unknown, check: (value: unknown) => boolean): boolean => value === null || value === undefined || check(value);
+const field = (value: unknown, key: string): unknown => (value as JsonObject)[key];
+
+/**
+ * PortChangeEventDto's rules, checked with class-validator's own functions. A body that passes
+ * (nearly every one) skips the DTO's copy and metadata walk, a fifth of the ingest CPU measured;
+ * one that fails goes through the DTO for its field errors. The spec holds the two to the same
+ * verdict over every field and every kind of value.
+ */
+export function passesDto(body: JsonObject): boolean {
+  const { action, resourceType, status, trigger, context, diff } = body;
+  return (
+    isString(action) && isNotEmpty(action) &&
+    isString(resourceType) && isNotEmpty(resourceType) &&
+    optional(status, isString) &&
+    optional(trigger, (t) => isDtoObject(t) && optional(field(t, 'by'), isDtoObject) && optional(field(t, 'at'), (at) => isISO8601(at, { strict: true }))) &&
+    isDefined(context) && isDtoObject(context) &&
+    isString(field(context, 'blueprint')) && isNotEmpty(field(context, 'blueprint')) &&
+    optional(field(context, 'entity'), isString) && optional(field(context, 'runId'), isString) &&
+    optional(diff, (d) => isDtoObject(d) && optional(field(d, 'before'), isDtoObject) && optional(field(d, 'after'), isDtoObject))
+  );
+}
+
 /**
  * The DTO gets a transformed copy, so the body kept for rules is exactly what was sent.
  * One message per field (stopAtFirstError), but every invalid field is still reported.
  */
-function validate(body: JsonObject, prefix: string): FieldError[] {
+export function dtoErrors(body: JsonObject, prefix = ''): FieldError[] {
   const errors = validateSync(plainToInstance(PortChangeEventDto, validationView(body)), { stopAtFirstError: true });
   const out: FieldError[] = [];
   collect(errors, prefix, out);
