@@ -78,20 +78,29 @@ async function run() {
     await baseline.stop();
     await removeKeys(basePrefix);
 
-    const prefix = `bench-e2e-${Date.now()}`;
-    const service = await startService({
-      ROLE: 'all', QUEUE_PREFIX: prefix, RULES_FILE: rulesFile, SLACK_WEBHOOK_URL: `http://127.0.0.1:${slack.port}/services/T/B/x`,
+    const serviceEnv = {
+      RULES_FILE: rulesFile, SLACK_WEBHOOK_URL: `http://127.0.0.1:${slack.port}/services/T/B/x`,
       SLACK_MAX_PER_SECOND: '1000', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
-    });
-    await drive(service.port, rate, slack, WARMUP_SECONDS);
-    const ours = await drive(service.port, rate, slack);
-    await service.stop();
-    await removeKeys(prefix);
+    };
+    // One process (ROLE=all), then the same on two: ROLE=api and ROLE=worker, as README's Operating suggests.
+    const layouts = { 'ROLE=all': ['all'], 'api+worker': ['api', 'worker'] };
+    const ours = {};
+    for (const [layout, roles] of Object.entries(layouts)) {
+      const prefix = `bench-e2e-${Date.now()}`;
+      const processes = [];
+      for (const role of roles) processes.push(await startService({ ...serviceEnv, ROLE: role, QUEUE_PREFIX: prefix }));
+      await drive(processes[0].port, rate, slack, WARMUP_SECONDS);
+      ours[layout] = await drive(processes[0].port, rate, slack);
+      for (const child of processes) await child.stop();
+      await removeKeys(prefix);
+    }
     results.push({ rate, base, ours });
     const line = (name, r) => `${name}: sent ${r.sent}, delivered ${r.delivered}, failed ${r.failed}, p50 ${r.p50} ms, p99 ${r.p99} ms, backlog each second [${r.backlog.join(' ')}]`;
     console.log(`${rate}/s ${line('baseline', base)}`);
-    console.log(`${rate}/s ${line('service ', ours)}`);
-    console.log(`${rate}/s service p99 = ${fmt(ours.p99 / base.p99, 2)}x baseline p99, p50 = ${fmt(ours.p50 / base.p50, 2)}x (target: within 2x)`);
+    for (const [layout, r] of Object.entries(ours)) {
+      console.log(`${rate}/s ${line(`service ${layout}`, r)}`);
+      console.log(`${rate}/s service ${layout}: p99 = ${fmt(r.p99 / base.p99, 2)}x baseline p99, p50 = ${fmt(r.p50 / base.p50, 2)}x (target: within 2x)`);
+    }
   }
   slack.child.kill();
   return results;
