@@ -1,5 +1,4 @@
-import { closedPort } from '../support/local-http-server';
-import { MockTarget } from '../support/mock-target';
+import { closedPort, MockTarget } from '../support/mock-target';
 import { readSample } from '../support/port-samples';
 import { ServiceProcess } from '../support/service-process';
 import { REDIS_URL, removeKeys, uniquePrefix, waitFor, writeRulesFile } from '../support/test-app';

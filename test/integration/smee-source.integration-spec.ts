@@ -9,7 +9,7 @@ import { signPortWebhook } from '../../src/ingest/webhook-signature';
 import { QueueName } from '../../src/queue/queue-names';
 import { SmeeForwarderService } from '../../src/sources/smee-forwarder.service';
 import { FakeSmeeServer } from '../support/fake-smee-server';
-import { closedPort } from '../support/local-http-server';
+import { closedPort } from '../support/mock-target';
 import { readSample } from '../support/port-samples';
 import { NO_RULES, REDIS_URL, removeKeys, uniquePrefix, waitFor, writeRulesFile } from '../support/test-app';
 

@@ -1,11 +1,12 @@
-import { reply, startLocalServer, type LocalHttpServer, type RecordedRequest } from './local-http-server';
+import type { ServerResponse } from 'node:http';
+import { MockTarget, type ReceivedRequest } from './mock-target';
 
 export interface FakePortApi {
-  server: LocalHttpServer;
+  server: MockTarget;
   /** `http://127.0.0.1:<port>/v1` */
   baseUrl: string;
-  tokenRequests(): RecordedRequest[];
-  apiRequests(): RecordedRequest[];
+  tokenRequests(): ReceivedRequest[];
+  apiRequests(): ReceivedRequest[];
   /** Token handed out next (`tok-1`, `tok-2`, … by default). */
   tokens: string[];
   /** Tokens the API answers 401 for. */
@@ -14,26 +15,34 @@ export interface FakePortApi {
   tokenDelayMs: number;
 }
 
+const TOKEN_PATH = '/v1/auth/access_token';
+
 /** A Port API stand-in: `POST /v1/auth/access_token` and `PATCH /v1/blueprints/:bp/entities/:id`. */
 export async function startFakePortApi(expiresIn = 3600): Promise<FakePortApi> {
   let issued = 0;
-  const fake: Omit<FakePortApi, 'server' | 'baseUrl'> = {
-    tokenRequests: () => server.requests.filter((req) => req.url === '/v1/auth/access_token'),
-    apiRequests: () => server.requests.filter((req) => req.url !== '/v1/auth/access_token'),
+  const server = await new MockTarget().start();
+  const fake: FakePortApi = {
+    server,
+    baseUrl: server.url('/v1'),
+    tokenRequests: () => server.requests.filter((req) => req.path === TOKEN_PATH),
+    apiRequests: () => server.requests.filter((req) => req.path !== TOKEN_PATH),
     tokens: [],
     revoked: new Set(),
     tokenDelayMs: 0,
   };
-  const server = await startLocalServer((req, res) => {
-    if (req.url === '/v1/auth/access_token') {
+  server.otherwise((req, res) => {
+    if (req.path === TOKEN_PATH) {
       const accessToken = fake.tokens.shift() ?? `tok-${++issued}`;
-      const body = JSON.stringify({ ok: true, accessToken, expiresIn, tokenType: 'Bearer' });
-      setTimeout(() => reply(res, 200, body, { 'content-type': 'application/json' }), fake.tokenDelayMs);
+      setTimeout(() => json(res, 200, { ok: true, accessToken, expiresIn, tokenType: 'Bearer' }), fake.tokenDelayMs);
       return;
     }
     const token = (req.headers.authorization ?? '').replace(/^Bearer /, '');
-    if (!token || fake.revoked.has(token)) return reply(res, 401, JSON.stringify({ ok: false, error: 'unauthorized' }));
-    reply(res, 200, JSON.stringify({ ok: true, entity: JSON.parse(req.body || '{}') }), { 'content-type': 'application/json' });
+    if (!token || fake.revoked.has(token)) return json(res, 401, { ok: false, error: 'unauthorized' });
+    json(res, 200, { ok: true, entity: req.body ?? {} });
   });
-  return { ...fake, server, baseUrl: `${server.origin}/v1` };
+  return fake;
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 }

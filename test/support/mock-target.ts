@@ -5,7 +5,10 @@ export interface ReceivedRequest {
   method: string;
   path: string;
   headers: IncomingMessage['headers'];
+  /** Parsed JSON, else the text, else undefined. */
   body: unknown;
+  /** The body as sent, for checks on its exact serialisation. */
+  rawBody: string;
   at: number;
 }
 
@@ -35,8 +38,8 @@ export class MockTarget {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        const request = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: parse(text), at: Date.now() };
+        const rawBody = Buffer.concat(chunks).toString('utf8');
+        const request = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: parse(rawBody), rawBody, at: Date.now() };
         this.requests.push(request);
         (this.scripted.shift() ?? this.fallback)(request, res);
       });
@@ -72,6 +75,15 @@ export const status = (code: number, body = '', headers: Record<string, string> 
 
 /** Never answers: for timeouts. */
 export const hang: Responder = () => undefined;
+
+/** A port nothing listens on (bound, then released): for a refused connection, or a port to give the service. */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
 
 function parse(text: string): unknown {
   try {

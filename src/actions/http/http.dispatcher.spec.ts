@@ -1,4 +1,4 @@
-import { reply, startLocalServer, type LocalHttpServer } from '../../../test/support/local-http-server';
+import { MockTarget, status, type Responder } from '../../../test/support/mock-target';
 import type { HttpActionSpec } from '../../rules/rule.types';
 import { TransientActionError } from '../action-errors';
 import type { DispatchContext } from '../action-dispatcher';
@@ -7,30 +7,29 @@ import { OutboundHttpClient } from './outbound-http.client';
 
 const TOKEN = 'tok-9f8e7d6c5b4a';
 const context: DispatchContext = { eventId: 'evt-1', ruleId: 'scale-up', actionKey: 'evt-1.scale-up.0' };
+// Echoes the request headers so a leak of them into our errors would show.
+const echoHeaders = (code: number): Responder => (req, res) => status(code, JSON.stringify(req.headers))(req, res);
 
 describe(HttpDispatcher.name, () => {
-  let server: LocalHttpServer;
+  let server: MockTarget;
   let client: OutboundHttpClient;
   let sut: HttpDispatcher;
-  let status: number;
 
   beforeEach(async () => {
-    status = 200;
-    // Echoes the request headers so a leak of them into our errors would show.
-    server = await startLocalServer((req, res) => reply(res, status, JSON.stringify(req.headers)));
+    server = await new MockTarget().otherwise(echoHeaders(200)).start();
     client = new OutboundHttpClient({ allowedHosts: ['127.0.0.1'] });
     sut = new HttpDispatcher(client, { env: { SCALER_TOKEN: TOKEN } });
   });
 
   afterEach(async () => {
     await client.onModuleDestroy();
-    await server.close();
+    await server.stop();
   });
 
   const action = (overrides: Partial<HttpActionSpec> = {}): HttpActionSpec => ({
     type: 'http',
     method: 'post',
-    url: `${server.origin}/services/api/scale?key=\${SCALER_TOKEN}`,
+    url: server.url('/services/api/scale?key=${SCALER_TOKEN}'),
     headers: { Authorization: 'Bearer ${SCALER_TOKEN}' },
     body: { replicas: 3, reason: 'scale-up' },
     ...overrides,
@@ -42,14 +41,14 @@ describe(HttpDispatcher.name, () => {
 
       const [received] = server.requests;
       expect(received.method).toBe('POST');
-      expect(received.url).toBe(`/services/api/scale?key=${TOKEN}`);
+      expect(received.path).toBe(`/services/api/scale?key=${TOKEN}`);
       expect(received.headers).toMatchObject({
         authorization: `Bearer ${TOKEN}`,
         'idempotency-key': 'evt-1.scale-up.0',
         'user-agent': 'changelog-reactor',
         'content-type': 'application/json',
       });
-      expect(JSON.parse(received.body)).toEqual({ replicas: 3, reason: 'scale-up' });
+      expect(received.body).toEqual({ replicas: 3, reason: 'scale-up' });
       expect(result).toEqual({ statusCode: 200, summary: `POST 127.0.0.1:${server.port}/services/api/scale -> 200` });
     });
 
@@ -66,7 +65,7 @@ describe(HttpDispatcher.name, () => {
     });
 
     it('should keep secrets out of the error when the target fails', async () => {
-      status = 500;
+      server.otherwise(echoHeaders(500));
 
       const error = (await sut.dispatch(action(), context).catch((e: unknown) => e)) as Error;
 
@@ -76,9 +75,9 @@ describe(HttpDispatcher.name, () => {
     });
 
     it('should show a secret in the path as its placeholder in the summary', async () => {
-      const result = await sut.dispatch(action({ url: `${server.origin}/hooks/\${SCALER_TOKEN}` }), context);
+      const result = await sut.dispatch(action({ url: server.url('/hooks/${SCALER_TOKEN}') }), context);
 
-      expect(server.requests[0].url).toBe(`/hooks/${TOKEN}`);
+      expect(server.requests[0].path).toBe(`/hooks/${TOKEN}`);
       expect(result.summary).toBe(`POST 127.0.0.1:${server.port}/hooks/\${SCALER_TOKEN} -> 200`);
     });
   });

@@ -1,61 +1,60 @@
-import { closedPort, reply, startLocalServer, type LocalHttpServer } from '../../../test/support/local-http-server';
+import { closedPort, hang, MockTarget, status } from '../../../test/support/mock-target';
 import { PermanentActionError, RateLimitedActionError, TransientActionError } from '../action-errors';
 import type { DnsLookup } from './egress-guard';
 import { OutboundHttpClient } from './outbound-http.client';
 
 describe(OutboundHttpClient.name, () => {
-  let server: LocalHttpServer;
+  let server: MockTarget;
   let sut: OutboundHttpClient;
-  let answer: (res: Parameters<typeof reply>[0]) => void;
 
   beforeEach(async () => {
-    answer = (res) => reply(res, 200, 'ok');
-    server = await startLocalServer((_req, res) => answer(res));
+    // Answers 200 `ok` until a test says otherwise.
+    server = await new MockTarget().start();
     sut = new OutboundHttpClient({ allowedHosts: ['127.0.0.1'] });
   });
 
   afterEach(async () => {
     await sut.onModuleDestroy();
-    await server.close();
+    await server.stop();
   });
 
   describe('request', () => {
     it('should send the JSON body and return the status when the target answers 2xx', async () => {
-      const response = await sut.request({ method: 'post', url: `${server.origin}/hook`, body: { a: 1 } });
+      const response = await sut.request({ method: 'post', url: server.url('/hook'), body: { a: 1 } });
 
       expect(response).toMatchObject({ statusCode: 200, body: 'ok' });
-      expect(server.requests[0]).toMatchObject({ method: 'POST', url: '/hook', body: '{"a":1}' });
+      expect(server.requests[0]).toMatchObject({ method: 'POST', path: '/hook', rawBody: '{"a":1}' });
       expect(server.requests[0].headers['content-type']).toBe('application/json');
     });
 
     it('should not follow a redirect and treat it as success when the target answers 3xx', async () => {
-      answer = (res) => reply(res, 302, '', { location: 'http://169.254.169.254/' });
+      server.otherwise(status(302, '', { location: 'http://169.254.169.254/' }));
 
-      await expect(sut.request({ method: 'GET', url: server.origin })).resolves.toMatchObject({ statusCode: 302 });
+      await expect(sut.request({ method: 'GET', url: server.url() })).resolves.toMatchObject({ statusCode: 302 });
       expect(server.requests).toHaveLength(1);
     });
 
     it('should throw a transient error when the target answers 5xx', async () => {
-      answer = (res) => reply(res, 503);
+      server.otherwise(status(503));
 
-      await expect(sut.request({ method: 'POST', url: server.origin })).rejects.toEqual(
+      await expect(sut.request({ method: 'POST', url: server.url() })).rejects.toEqual(
         expect.objectContaining({ constructor: TransientActionError, statusCode: 503 }),
       );
     });
 
     it('should throw a rate-limit error of Retry-After seconds when the target answers 429', async () => {
-      answer = (res) => reply(res, 429, '', { 'retry-after': '2' });
+      server.otherwise(status(429, '', { 'retry-after': '2' }));
 
-      const error = await sut.request({ method: 'POST', url: server.origin }).catch((e: unknown) => e);
+      const error = await sut.request({ method: 'POST', url: server.url() }).catch((e: unknown) => e);
 
       expect(error).toBeInstanceOf(RateLimitedActionError);
       expect((error as RateLimitedActionError).retryAfterMs).toBe(2000);
     });
 
     it('should read an HTTP date when Retry-After is a date', async () => {
-      answer = (res) => reply(res, 429, '', { 'retry-after': new Date(Date.now() + 5000).toUTCString() });
+      server.otherwise(status(429, '', { 'retry-after': new Date(Date.now() + 5000).toUTCString() }));
 
-      const error = (await sut.request({ method: 'POST', url: server.origin }).catch((e: unknown) => e)) as RateLimitedActionError;
+      const error = (await sut.request({ method: 'POST', url: server.url() }).catch((e: unknown) => e)) as RateLimitedActionError;
 
       expect(error).toBeInstanceOf(RateLimitedActionError);
       expect(error.retryAfterMs).toBeGreaterThan(3000);
@@ -63,24 +62,24 @@ describe(OutboundHttpClient.name, () => {
     });
 
     it('should default to 1 s when a 429 has no Retry-After', async () => {
-      answer = (res) => reply(res, 429);
+      server.otherwise(status(429));
 
-      await expect(sut.request({ method: 'POST', url: server.origin })).rejects.toMatchObject({ retryAfterMs: 1000 });
+      await expect(sut.request({ method: 'POST', url: server.url() })).rejects.toMatchObject({ retryAfterMs: 1000 });
     });
 
     it('should throw a permanent error without the response body when the target answers 4xx', async () => {
-      answer = (res) => reply(res, 400, 'bad token s3cr3t-value');
+      server.otherwise(status(400, 'bad token s3cr3t-value'));
 
-      const error = (await sut.request({ method: 'POST', url: `${server.origin}/x?token=q` }).catch((e: unknown) => e)) as Error;
+      const error = (await sut.request({ method: 'POST', url: server.url('/x?token=q') }).catch((e: unknown) => e)) as Error;
 
       expect(error).toBeInstanceOf(PermanentActionError);
       expect(error.message).toBe(`POST 127.0.0.1:${server.port}/x -> 400 Bad Request`);
     });
 
     it('should throw a transient error when the target does not answer in time', async () => {
-      answer = () => undefined;
+      server.otherwise(hang);
 
-      const error = (await sut.request({ method: 'POST', url: server.origin, timeoutMs: 200 }).catch((e: unknown) => e)) as Error;
+      const error = (await sut.request({ method: 'POST', url: server.url(), timeoutMs: 200 }).catch((e: unknown) => e)) as Error;
 
       expect(error).toBeInstanceOf(TransientActionError);
       expect(error.message).toContain('timed out');
@@ -95,7 +94,7 @@ describe(OutboundHttpClient.name, () => {
     });
 
     it('should throw a permanent error without the header value when a header is malformed', async () => {
-      const error = (await sut.request({ method: 'GET', url: server.origin, headers: { 'x-token': 'abc\r\ndef' } }).catch((e: unknown) => e)) as Error;
+      const error = (await sut.request({ method: 'GET', url: server.url(), headers: { 'x-token': 'abc\r\ndef' } }).catch((e: unknown) => e)) as Error;
 
       expect(error).toBeInstanceOf(PermanentActionError);
       expect(error.message).not.toContain('abc');
@@ -112,7 +111,7 @@ describe(OutboundHttpClient.name, () => {
     it('should refuse loopback when no allow-list is set', async () => {
       const open = new OutboundHttpClient({ allowedHosts: [] });
 
-      await expect(open.request({ method: 'POST', url: `${server.origin}/x?k=v` })).rejects.toEqual(
+      await expect(open.request({ method: 'POST', url: server.url('/x?k=v') })).rejects.toEqual(
         expect.objectContaining({
           constructor: PermanentActionError,
           message: `POST 127.0.0.1:${server.port}/x refused by egress guard: 127.0.0.1 is not a public address; list the host in HTTP_ACTION_ALLOWED_HOSTS to allow it`,
@@ -153,7 +152,7 @@ describe(OutboundHttpClient.name, () => {
     it('should refuse a listed host on another port when the entry names a port', async () => {
       const listed = new OutboundHttpClient({ allowedHosts: [`127.0.0.1:${server.port + 1}`] });
 
-      await expect(listed.request({ method: 'GET', url: server.origin })).rejects.toBeInstanceOf(PermanentActionError);
+      await expect(listed.request({ method: 'GET', url: server.url() })).rejects.toBeInstanceOf(PermanentActionError);
       await listed.onModuleDestroy();
     });
 

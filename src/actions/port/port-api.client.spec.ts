@@ -15,7 +15,7 @@ describe(PortApiClient.name, () => {
 
   afterEach(async () => {
     await sut.onModuleDestroy();
-    await port.server.close();
+    await port.server.stop();
   });
 
   describe('getToken', () => {
@@ -24,7 +24,7 @@ describe(PortApiClient.name, () => {
 
       const [request] = port.tokenRequests();
       expect(request.method).toBe('POST');
-      expect(JSON.parse(request.body)).toEqual({ clientId: 'cid', clientSecret: 'csecret' });
+      expect(request.body).toEqual({ clientId: 'cid', clientSecret: 'csecret' });
     });
 
     it('should share one token request when the first callers arrive together', async () => {
@@ -62,9 +62,9 @@ describe(PortApiClient.name, () => {
 
       const [request] = port.apiRequests();
       expect(request.method).toBe('PATCH');
-      expect(request.url).toBe('/v1/blueprints/vm/entities/storage%20example%2F1');
+      expect(request.path).toBe('/v1/blueprints/vm/entities/storage%20example%2F1');
       expect(request.headers.authorization).toBe('Bearer tok-1');
-      expect(JSON.parse(request.body)).toEqual({ properties: { locked: true }, title: 'Locked' });
+      expect(request.body).toEqual({ properties: { locked: true }, title: 'Locked' });
     });
 
     it('should fetch the token once for three patches', async () => {

@@ -22,7 +22,7 @@ describe(PortDispatcher.name, () => {
 
   afterEach(async () => {
     await client.onModuleDestroy();
-    await port.server.close();
+    await port.server.stop();
   });
 
   describe('dispatch', () => {
@@ -33,8 +33,8 @@ describe(PortDispatcher.name, () => {
       );
 
       const [request] = port.apiRequests();
-      expect(request.url).toBe('/v1/blueprints/vm/entities/storage-example');
-      expect(JSON.parse(request.body)).toEqual({ properties: { locked: true, owner: 'team-a' }, relations: { using: 'db' } });
+      expect(request.path).toBe('/v1/blueprints/vm/entities/storage-example');
+      expect(request.body).toEqual({ properties: { locked: true, owner: 'team-a' }, relations: { using: 'db' } });
       expect(result).toEqual({ statusCode: 200, summary: 'PATCH port vm/storage-example -> 200' });
     });
 

@@ -1,4 +1,4 @@
-import { reply, startLocalServer, type LocalHttpServer } from '../../../test/support/local-http-server';
+import { MockTarget, status } from '../../../test/support/mock-target';
 import { PermanentActionError, RateLimitedActionError, TransientActionError } from '../action-errors';
 import type { DispatchContext } from '../action-dispatcher';
 import { OutboundHttpClient } from '../http/outbound-http.client';
@@ -8,21 +8,20 @@ const HOOK_PATH = '/services/T0001/B0002/XyZsecretPart';
 const context: DispatchContext = { eventId: 'evt-1', ruleId: 'notify', actionKey: 'evt-1.notify.0' };
 
 describe(SlackDispatcher.name, () => {
-  let server: LocalHttpServer;
+  let server: MockTarget;
   let client: OutboundHttpClient;
   let sut: SlackDispatcher;
-  let answer: { status: number; body: string; headers?: Record<string, string> };
 
   beforeEach(async () => {
-    answer = { status: 200, body: 'ok' };
-    server = await startLocalServer((_req, res) => reply(res, answer.status, answer.body, answer.headers));
+    // Answers 200 `ok`, as Slack does, until a test says otherwise.
+    server = await new MockTarget().start();
     client = new OutboundHttpClient({ allowedHosts: [`127.0.0.1:${server.port}`] });
-    sut = new SlackDispatcher(client, { defaultWebhookUrl: `${server.origin}${HOOK_PATH}`, env: { TEAM_HOOK: `${server.origin}/services/T9/B9/other` } });
+    sut = new SlackDispatcher(client, { defaultWebhookUrl: server.url(HOOK_PATH), env: { TEAM_HOOK: server.url('/services/T9/B9/other') } });
   });
 
   afterEach(async () => {
     await client.onModuleDestroy();
-    await server.close();
+    await server.stop();
   });
 
   const failure = (promise: Promise<unknown>): Promise<Error> => promise.then(() => new Error('resolved'), (e: Error) => e);
@@ -31,19 +30,19 @@ describe(SlackDispatcher.name, () => {
     it('should post the message to the default webhook when the action names none', async () => {
       const result = await sut.dispatch({ type: 'slack', text: 'hello', blocks: [{ type: 'divider' }], unfurl_links: false }, context);
 
-      expect(server.requests[0]).toMatchObject({ method: 'POST', url: HOOK_PATH });
-      expect(JSON.parse(server.requests[0].body)).toEqual({ text: 'hello', blocks: [{ type: 'divider' }], unfurl_links: false });
+      expect(server.requests[0]).toMatchObject({ method: 'POST', path: HOOK_PATH });
+      expect(server.requests[0].body).toEqual({ text: 'hello', blocks: [{ type: 'divider' }], unfurl_links: false });
       expect(result).toEqual({ statusCode: 200, summary: `slack 127.0.0.1:${server.port}/services/*** -> 200` });
     });
 
     it('should post to the resolved webhookUrl when the action names one', async () => {
       await sut.dispatch({ type: 'slack', webhookUrl: '${TEAM_HOOK}', text: 'hello' }, context);
 
-      expect(server.requests[0].url).toBe('/services/T9/B9/other');
+      expect(server.requests[0].path).toBe('/services/T9/B9/other');
     });
 
     it('should throw a permanent error naming Slack\'s code and not the URL when Slack answers 404 no_service', async () => {
-      answer = { status: 404, body: 'no_service' };
+      server.otherwise(status(404, 'no_service'));
 
       const error = await failure(sut.dispatch({ type: 'slack', text: 'hello' }, context));
 
@@ -53,7 +52,7 @@ describe(SlackDispatcher.name, () => {
     });
 
     it('should throw a rate-limit error honouring Retry-After when Slack answers 429', async () => {
-      answer = { status: 429, body: 'rate_limited', headers: { 'retry-after': '30' } };
+      server.otherwise(status(429, 'rate_limited', { 'retry-after': '30' }));
 
       const error = await failure(sut.dispatch({ type: 'slack', text: 'hello' }, context));
 
@@ -62,7 +61,7 @@ describe(SlackDispatcher.name, () => {
     });
 
     it('should throw a transient error when Slack answers 500', async () => {
-      answer = { status: 500, body: '<html>oops</html>' };
+      server.otherwise(status(500, '<html>oops</html>'));
 
       await expect(sut.dispatch({ type: 'slack', text: 'hello' }, context)).rejects.toBeInstanceOf(TransientActionError);
     });
