@@ -1,3 +1,4 @@
+import type Redis from 'ioredis';
 import { readSample } from '../support/port-samples';
 import { NO_RULES, removeKeys, startTestApp, TestApp, writeRulesFile } from '../support/test-app';
 import { QueueName } from '../../src/queue/queue-names';
@@ -81,7 +82,7 @@ describe('POST /webhooks/port (ROLE=api, real Redis)', () => {
 
   // What retention does to a finished job (an hour later at most): its keys go, its dedupe key stays.
   const dropJobAsRetentionDoes = async (eventId: string) => {
-    const redis = await t.queue(QueueName.Events).client;
+    const redis = (await t.queue(QueueName.Events).client) as unknown as Redis;
     const queueKey = `${t.config.queuePrefix}:${QueueName.Events}`;
     await redis.multi().del(`${queueKey}:${eventId}`).lrem(`${queueKey}:wait`, 0, eventId).exec();
     return { redis, dedupeKey: `${queueKey}:de:${eventId}` };

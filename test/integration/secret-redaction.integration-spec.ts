@@ -114,7 +114,7 @@ describe('secrets stay out of logs and event records (built service, LOG_LEVEL=t
   afterAll(async () => {
     service.kill();
     await removeKeys(prefix);
-    // MockTarget.stop() never resolves for a target that was not started (dist/main.js missing).
+    // The targets were started only if dist/main.js exists (see beforeAll).
     if (targetsStarted) await Promise.all([slack.stop(), opsSlack.stop(), scaler.stop(), portApi.stop()]);
   });
 
