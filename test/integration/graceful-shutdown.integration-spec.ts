@@ -1,7 +1,7 @@
 import { closedPort, MockTarget } from '../support/mock-target';
 import { readSample } from '../support/port-samples';
-import { ServiceProcess } from '../support/service-process';
-import { REDIS_URL, removeKeys, uniquePrefix, waitFor, writeRulesFile } from '../support/test-app';
+import { ServiceProcess, vmScalerServiceEnv } from '../support/service-process';
+import { REDIS_URL, removeKeys, uniquePrefix, waitFor } from '../support/test-app';
 
 const vm = readSample('kafka-changelog-entity-update-vm-free_storage.json') as Record<string, unknown>;
 
@@ -18,17 +18,7 @@ describe('SIGTERM during load (built service, ROLE=all)', () => {
     await scaler.start();
     const port = await closedPort();
     base = `http://127.0.0.1:${port}`;
-    env = {
-      REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn', HOST: '127.0.0.1', PORT: String(port), ROLE: 'all',
-      HTTP_ACTION_ALLOWED_HOSTS: `127.0.0.1:${scaler.port}`,
-      RULES_FILE: writeRulesFile(`
-rules:
-  - id: vm-scale
-    blueprint: vm
-    do:
-      - http: { url: "${scaler.url('/scale')}/{{ .context.entity }}" }
-`),
-    };
+    env = { ...vmScalerServiceEnv(scaler, prefix), REDIS_URL, PORT: String(port) };
   });
   afterAll(async () => {
     first.kill();

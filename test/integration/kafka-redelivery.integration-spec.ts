@@ -8,8 +8,8 @@ import { QueueName } from '../../src/queue/queue-names';
 import { KafkaMockCluster } from '../support/kafka-mock-cluster';
 import { closedPort, MockTarget } from '../support/mock-target';
 import { readSample } from '../support/port-samples';
-import { ServiceProcess } from '../support/service-process';
-import { REDIS_URL, removeKeys, uniquePrefix, waitFor, writeRulesFile } from '../support/test-app';
+import { ServiceProcess, vmScalerServiceEnv } from '../support/service-process';
+import { REDIS_URL, removeKeys, uniquePrefix, waitFor } from '../support/test-app';
 
 const ORG = 'org_redelivery';
 const TOPIC = `${ORG}.change.log`;
@@ -84,18 +84,10 @@ describe('Kafka source: a message fetched but not queued when the process is kil
     admin = new Kafka({ clientId: 'test-admin', brokers: [cluster.bootstrap], logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
     env = {
-      QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn', HOST: '127.0.0.1', ROLE: 'all', ADMIN_TOKEN: ADMIN,
+      ...vmScalerServiceEnv(scaler, prefix), ADMIN_TOKEN: ADMIN,
       KAFKA_BROKERS: cluster.bootstrap, KAFKA_ORG_ID: ORG, KAFKA_SSL: 'false',
       // Kafka's default minimum session: the killed member's partition is handed on 6 s after its last heartbeat, not 30 s.
       KAFKA_SESSION_TIMEOUT_MS: '6000',
-      HTTP_ACTION_ALLOWED_HOSTS: `127.0.0.1:${scaler.port}`,
-      RULES_FILE: writeRulesFile(`
-rules:
-  - id: vm-scale
-    blueprint: vm
-    do:
-      - http: { url: "${scaler.url('/scale')}/{{ .context.entity }}" }
-`),
     };
   });
   afterAll(async () => {

@@ -2,6 +2,8 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { MockTarget } from './mock-target';
+import { writeRulesFile } from './test-app';
 
 /** The built service, as `npm start` runs it; CI builds before `npm test`. */
 export const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
@@ -39,3 +41,21 @@ export class ServiceProcess {
   }
 }
 
+
+/**
+ * The environment of a built service (ROLE=all) whose one rule calls `scaler` at
+ * `/scale/<entity>` for every vm change; the caller adds REDIS_URL, PORT and the rest.
+ */
+export function vmScalerServiceEnv(scaler: MockTarget, prefix: string): Record<string, string> {
+  return {
+    QUEUE_PREFIX: prefix, LOG_LEVEL: 'warn', HOST: '127.0.0.1', ROLE: 'all',
+    HTTP_ACTION_ALLOWED_HOSTS: `127.0.0.1:${scaler.port}`,
+    RULES_FILE: writeRulesFile(`
+rules:
+  - id: vm-scale
+    blueprint: vm
+    do:
+      - http: { url: "${scaler.url('/scale')}/{{ .context.entity }}" }
+`),
+  };
+}
