@@ -4,6 +4,8 @@ import { createHash } from 'node:crypto';
 /**
  * A Lua script run by its SHA (EVALSHA: a few bytes a call instead of the whole source), sent in
  * full only when Redis does not know it yet (NOSCRIPT: first use, or after a restart or flush).
+ * Not ioredis' defineCommand, which does the same by adding a method to the shared connection:
+ * ioredis copies every such method into each pipeline it builds, a cost measured on the hot path.
  */
 export class LuaScript {
   private readonly sha: string;

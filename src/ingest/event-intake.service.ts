@@ -5,9 +5,9 @@ import { ChangeEvent } from '../changes/change-event';
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../ops/metrics.service';
 import { EntityStateStore } from '../sources/entity-state.store';
-import { jobOptions, DEFAULT_JOB_OPTIONS } from '../queue/job-options';
+import { jobOptions } from '../queue/job-options';
 import { EvaluateEventJob } from '../queue/job-types';
-import { PRODUCER_REDIS } from '../queue/producer-redis.provider';
+import { PRODUCER_REDIS, producerQueue } from '../queue/producer-redis.provider';
 import { JobName, QueueName } from '../queue/queue-names';
 
 /** Redis (or the queue in it) could not take the event; the caller should retry later. */
@@ -38,12 +38,7 @@ export class EventIntakeService implements OnModuleDestroy {
     private readonly metrics: MetricsService,
     private readonly entityState: EntityStateStore,
   ) {
-    this.queue = new Queue(QueueName.Events, {
-      connection: redis,
-      prefix: config.queuePrefix,
-      defaultJobOptions: DEFAULT_JOB_OPTIONS,
-    });
-    this.queue.on('error', (error) => this.logger.warn(`events queue: ${error.message}`));
+    this.queue = producerQueue(QueueName.Events, redis, config, this.logger);
   }
 
   async accept(event: ChangeEvent): Promise<IntakeResult> {

@@ -1,6 +1,9 @@
 import { Logger, Provider } from '@nestjs/common';
+import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { AppConfig } from '../config/app-config';
+import { DEFAULT_JOB_OPTIONS } from './job-options';
+import { QueueName } from './queue-names';
 import { producerRedisOptions } from './redis-options';
 
 export const PRODUCER_REDIS = Symbol('PRODUCER_REDIS');
@@ -34,3 +37,13 @@ export const producerRedisProvider: Provider = {
     return redis;
   },
 };
+
+/**
+ * A queue that adds jobs over the producer connection (fail fast, shared with the records), so
+ * what one request or evaluation writes leaves on one connection. Its owner closes it.
+ */
+export function producerQueue<T>(name: QueueName, redis: Redis, config: AppConfig, logger: Logger): Queue<T> {
+  const queue = new Queue<T>(name, { connection: redis, prefix: config.queuePrefix, defaultJobOptions: DEFAULT_JOB_OPTIONS });
+  queue.on('error', (error) => logger.warn(`${name} queue: ${error.message}`));
+  return queue;
+}

@@ -10,8 +10,8 @@ import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../ops/metrics.service';
 import { ActionRecord } from '../events/event-record';
 import { EventRecordStore } from '../events/event-record.store';
-import { DEFAULT_JOB_OPTIONS, jobOptions } from '../queue/job-options';
-import { PRODUCER_REDIS } from '../queue/producer-redis.provider';
+import { jobOptions } from '../queue/job-options';
+import { PRODUCER_REDIS, producerQueue } from '../queue/producer-redis.provider';
 import { DispatchActionJob } from '../queue/job-types';
 import { JobName, QueueName } from '../queue/queue-names';
 import { evaluateRules, RuleMatch } from './rule-evaluator';
@@ -39,8 +39,7 @@ export class EventEvaluationService implements OnModuleDestroy {
     // The records' connection: an evaluation's record and its action jobs go out together, one round trip.
     @Inject(PRODUCER_REDIS) redis: Redis,
   ) {
-    this.actions = new Queue(QueueName.Actions, { connection: redis, prefix: config.queuePrefix, defaultJobOptions: DEFAULT_JOB_OPTIONS });
-    this.actions.on('error', (error) => this.logger.warn(`actions queue: ${error.message}`));
+    this.actions = producerQueue(QueueName.Actions, redis, config, this.logger);
     this.portAppUrl = portAppUrlFrom(config.port.apiUrl);
     this.actionRetry = config.actionRetry;
     this.clientId = config.port.clientId;
