@@ -6,9 +6,11 @@ import { AppConfig } from './config/app-config';
 import { mountBullBoard } from './ops/bull-board';
 import { setupOpenApi } from './ops/openapi';
 import { registerWebhookMetrics } from './ops/webhook-metrics.hook';
+import { coalesceRedisWrites } from './queue/redis-write-coalescing';
 
 /** Builds the Nest app on Fastify without listening, so tests can `inject()` into the same app main.ts runs. */
 export async function createApp(config: AppConfig, options: { bufferLogs?: boolean } = {}): Promise<NestFastifyApplication> {
+  coalesceRedisWrites();
   const adapter = new FastifyAdapter({ bodyLimit: config.http.bodyLimitBytes, return503OnClosing: true });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config), adapter, {
     rawBody: true,
