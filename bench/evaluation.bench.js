@@ -1,10 +1,11 @@
 'use strict';
 // Rule evaluation (diff + rules, no I/O) per event, against one raw jq call on the same body in the
-// same process; then worker throughput through the real events queue. Needs `npm run build` first.
+// same process; then the api's throughput when every webhook is evaluated before its 202. Needs `npm run build` first.
 const { readFileSync, writeFileSync, mkdtempSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const path = require('node:path');
 const { Queue } = require('bullmq');
+const { Agent, request } = require('undici');
 const { exec } = require('@port-labs/jq-node-bindings');
 const { startService, removeKeys, fmt, ROOT, REDIS_URL } = require('./lib');
 const { loadRulesFromText, formatRuleErrors } = require(path.join(ROOT, 'dist/rules/rule-file.loader.js'));
@@ -15,9 +16,9 @@ const { evaluateRules } = require(path.join(ROOT, 'dist/rules/rule-evaluator.js'
 const SAMPLES = path.join(ROOT, '../shared/port-samples');
 const SECONDS = Number(process.env.BENCH_EVAL_SECONDS ?? 2.1);
 const ROUNDS = 3;
-const WORKER_EVENTS = Number(process.env.BENCH_WORKER_EVENTS ?? 3000);
+const API_EVENTS = Number(process.env.BENCH_API_EVENTS ?? 3000);
 const PORT_APP_URL = 'https://app.getport.io';
-// Closed port: actions fail at once, the worker's time goes to evaluation.
+// Closed port: the example rules' targets; nothing is sent (ROLE=api runs no actions).
 const CLOSED = '127.0.0.1:9';
 // The example rules.yaml needs these; passed as the loader's env rather than written into
 // process.env, so later bench sections (which spawn services with process.env) are unaffected.
@@ -163,59 +164,57 @@ function inProcess() {
   return { baseline, cases };
 }
 
-async function waitCompleted(queue, n, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const counts = await queue.getJobCounts('completed', 'failed');
-    if (counts.completed + counts.failed >= n) return counts;
-    if (Date.now() > deadline) throw new Error(`worker finished ${counts.completed + counts.failed} of ${n} events in ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-/** The built service as ROLE=worker; N EvaluateEvent jobs added while the queue is paused, timed from resume to the last completion. */
-async function throughWorker() {
+/**
+ * The built service as ROLE=api: each webhook is evaluated (rules.yaml + 50 generated), recorded and its
+ * action jobs queued before its 202. N webhooks, 32 in flight, timed from the first to the last answer.
+ */
+async function throughApi() {
   const prefix = `bench-eval-${Date.now()}`;
   const rulesFile = path.join(mkdtempSync(path.join(tmpdir(), 'bench-eval-rules-')), 'rules.yaml');
   writeFileSync(rulesFile, exampleWithGenerated(50));
-  const connection = { url: REDIS_URL, maxRetriesPerRequest: null };
-  const queue = new Queue('events', { connection, prefix });
-  const actions = new Queue('actions', { connection, prefix });
+  const actions = new Queue('actions', { connection: { url: REDIS_URL, maxRetriesPerRequest: null }, prefix });
+  const agent = new Agent({ connections: 32 });
   let service;
   try {
-    await queue.pause();
-    const jobs = Array.from({ length: WORKER_EVENTS }, (_, n) => ({ name: 'EvaluateEvent', data: { event: parsed(n % 2 ? vmUpdate(n) : deploymentUpdate(n)) } }));
-    for (let i = 0; i < jobs.length; i += 500) await queue.addBulk(jobs.slice(i, i + 500));
-    service = await startService({
-      ROLE: 'worker', QUEUE_PREFIX: prefix, RULES_FILE: rulesFile, ...RULE_ENV,
-      HTTP_ACTION_ALLOWED_HOSTS: CLOSED, ACTION_ATTEMPTS: '1', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
-    });
-    await new Promise((resolve) => setTimeout(resolve, 500)); // let the workers connect
+    service = await startService({ ROLE: 'api', QUEUE_PREFIX: prefix, RULES_FILE: rulesFile, ...RULE_ENV, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info' });
+    const url = `http://127.0.0.1:${service.port}/webhooks/port`;
+    const bodies = Array.from({ length: API_EVENTS + 500 }, (_, n) => JSON.stringify(n % 2 ? vmUpdate(n) : deploymentUpdate(n)));
+    let failed = 0;
+    const send = async (list) => {
+      let next = 0;
+      await Promise.all(Array.from({ length: 32 }, async () => {
+        while (next < list.length) {
+          const response = await request(url, { method: 'POST', body: list[next++], headers: { 'content-type': 'application/json' }, dispatcher: agent });
+          await response.body.dump();
+          if (response.statusCode !== 202) failed += 1;
+        }
+      }));
+    };
+    await send(bodies.slice(0, 500)); // JIT, connections, scripts: not measured
     const start = process.hrtime.bigint();
-    await queue.resume();
-    const counts = await waitCompleted(queue, WORKER_EVENTS, 60_000);
+    await send(bodies.slice(500));
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    // The same process dispatches these meanwhile: part of what the worker throughput pays for.
-    const queued = await actions.getJobCounts('completed', 'failed', 'delayed', 'waiting', 'active', 'prioritized');
+    const queued = await actions.getJobCounts('waiting', 'delayed', 'prioritized');
     const actionJobs = Object.values(queued).reduce((sum, n) => sum + n, 0);
-    return { events: WORKER_EVENTS, seconds, eventsPerSecond: WORKER_EVENTS / seconds, failed: counts.failed, actionJobs };
+    return { events: API_EVENTS, seconds, eventsPerSecond: API_EVENTS / seconds, failed, actionJobs };
   } finally {
+    await agent.close();
     await service?.stop();
-    await Promise.all([queue.close(), actions.close()]);
+    await actions.close();
     await removeKeys(prefix);
   }
 }
 
 async function run() {
   const { baseline, cases } = inProcess();
-  const worker = await throughWorker();
+  const api = await throughApi();
   console.log(`\n## Rule evaluation: changesFor + evaluateRules per event (deploymentConfig and vm UPDATE alternated), ${fmt(SECONDS)}s per case in ${ROUNDS} alternated rounds, one process`);
   console.log(`${baseline.name}: ${fmt(baseline.eventsPerSecond, 0)} events/s, ${fmt(baseline.usPerEvent, 2)} µs/event`);
   for (const c of cases) {
     console.log(`${c.name}: ${fmt(c.eventsPerSecond, 0)} events/s, ${fmt(c.usPerEvent, 2)} µs/event, ${fmt(c.usPerRule, 3)} µs/rule, ${fmt(c.ratioToBaseline, 2)}x one raw jq call (matches per event: deploymentConfig ${c.matches[0]}, vm ${c.matches[1]})`);
   }
-  console.log(`worker (ROLE=worker, rules.yaml + 50 generated, events queue concurrency 16): ${worker.events} events in ${fmt(worker.seconds, 2)} s = ${fmt(worker.eventsPerSecond, 0)} events/s (failed ${worker.failed}); ${worker.actionJobs} action jobs queued by then, dispatched by the same process (they fail fast at ${CLOSED})`);
-  return { baseline, mixed: cases[0], allJq: cases[1], worker };
+  console.log(`api (ROLE=api, rules.yaml + 50 generated, 32 webhooks in flight, each evaluated, recorded and its actions queued before the 202): ${api.events} events in ${fmt(api.seconds, 2)} s = ${fmt(api.eventsPerSecond, 0)} events/s (non-202: ${api.failed}); ${api.actionJobs} action jobs queued (${API_EVENTS + 500} events with warm-up)`);
+  return { baseline, mixed: cases[0], allJq: cases[1], api };
 }
 
 module.exports = { run };

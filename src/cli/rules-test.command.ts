@@ -10,7 +10,7 @@ import { CliEnv, CliOutput, loadRulesForCli, printRuleErrors } from './rules-che
 const DEFAULT_PORT_APP_URL = 'https://app.port.io';
 
 /**
- * `rules test`: evaluates the rules against an event file exactly as the worker would and
+ * `rules test`: evaluates the rules against an event file exactly as the service would and
  * prints the outcome. Sends nothing; `${NAME}` placeholders are printed unresolved.
  */
 export function runTest(file: string, eventFile: string, env: CliEnv, output: CliOutput): number {

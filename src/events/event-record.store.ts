@@ -26,11 +26,14 @@ const ACTION_FIELD = 'action:';
 const SCAN_BATCH = 100;
 const SCAN_MAX = 2_000;
 
-// One call per evaluation (a MULTI of five commands cost five times the client CPU). HSETNX: a
-// retried evaluation must not reset an action that already ran. Entries past retention leave the index.
+// One call per evaluation (a MULTI of five commands cost five times the client CPU). A first
+// delivery (KEYS[3] given) is recorded only if its event id was not delivered within the dedupe
+// window: SET NX marks it and says so, and a redelivery writes nothing. HSETNX: an action a worker
+// already updated keeps its entry. Entries past retention leave the index.
 const RECORD_EVALUATION = new LuaScript(`
+if KEYS[3] and not redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[7]) then return 0 end
 redis.call('HSET', KEYS[1], 'event', ARGV[1], 'evaluation', ARGV[2])
-for i = 7, #ARGV, 2 do redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) end
+for i = 8, #ARGV, 2 do redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) end
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[6])
@@ -47,11 +50,17 @@ export class EventRecordStore {
     private readonly config: AppConfig,
   ) {}
 
-  async recordEvaluation(event: ChangeEvent, evaluation: EvaluationRecord, actions: ActionRecord[]): Promise<void> {
+  /**
+   * Writes the event and its evaluation. With `firstDelivery`, only when the event id was not
+   * delivered within DEDUPE_TTL_SECONDS: resolves false (and writes nothing) for a redelivery.
+   */
+  async recordEvaluation(event: ChangeEvent, evaluation: EvaluationRecord, actions: ActionRecord[], options: { firstDelivery: boolean }): Promise<boolean> {
     const retention = this.config.eventRetentionSeconds;
-    const args: (string | number)[] = [JSON.stringify(event), JSON.stringify(evaluation), retention, Date.parse(event.receivedAt), event.id, Date.now() - retention * 1000];
+    const keys = [this.key(event.id), this.indexKey()];
+    if (options.firstDelivery) keys.push(this.deliveredKey(event.id));
+    const args: (string | number)[] = [JSON.stringify(event), JSON.stringify(evaluation), retention, Date.parse(event.receivedAt), event.id, Date.now() - retention * 1000, this.config.dedupeTtlSeconds];
     for (const action of actions) args.push(ACTION_FIELD + action.key, JSON.stringify(action));
-    await RECORD_EVALUATION.run(this.redis, [this.key(event.id), this.indexKey()], args);
+    return (await RECORD_EVALUATION.run(this.redis, keys, args)) === 1;
   }
 
   async updateAction(eventId: string, action: ActionRecord): Promise<void> {
@@ -91,6 +100,11 @@ export class EventRecordStore {
 
   private key(eventId: string): string {
     return `${this.config.queuePrefix}:record:${eventId}`;
+  }
+
+  /** Set on an event's first delivery, kept DEDUPE_TTL_SECONDS: it outlives the record's retention when that is shorter. */
+  private deliveredKey(eventId: string): string {
+    return `${this.config.queuePrefix}:delivered:${eventId}`;
   }
 
   private indexKey(): string {

@@ -25,7 +25,7 @@ export class EventsController {
   @ApiOperation({ summary: "An event's record: source, entity, changes, matched rules, each action's status" })
   async get(@Param('eventId') eventId: string) {
     const record = await this.records.get(eventId);
-    if (!record) throw new NotFoundException(`no record of event ${eventId} (unknown, not evaluated yet, or past retention)`);
+    if (!record) throw new NotFoundException(`no record of event ${eventId} (unknown, or past retention)`);
     return record;
   }
 

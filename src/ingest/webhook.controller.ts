@@ -14,7 +14,7 @@ export class WebhookController {
   @Post('port')
   @HttpCode(202)
   @UseGuards(WebhookSignatureGuard)
-  @ApiOperation({ summary: "Port changelogDestination / Automation webhook; answers once the event is durably queued" })
+  @ApiOperation({ summary: "Port changelogDestination / Automation webhook; answers once the event is recorded and its actions durably queued" })
   @ApiBody({ type: PortChangeEventDto })
   @ApiResponse({ status: 202, description: '{"eventId": "evt_…", "duplicate": false}' })
   @ApiResponse({ status: 400, description: 'not a Port change event; `errors` lists each field' })

@@ -12,12 +12,11 @@ const STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioriti
 export class QueueMetricsCollector implements OnModuleInit {
   constructor(
     private readonly metrics: MetricsService,
-    @InjectQueue(QueueName.Events) private readonly events: Queue,
     @InjectQueue(QueueName.Actions) private readonly actions: Queue,
   ) {}
 
   onModuleInit(): void {
-    const queues = [this.events, this.actions];
+    const queues = [this.actions];
     new Gauge({
       name: 'reactor_queue_jobs',
       help: 'Jobs in each queue, by state',

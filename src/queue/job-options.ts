@@ -1,6 +1,5 @@
 import type { JobsOptions } from 'bullmq';
 import { ACTION_BACKOFF_TYPE } from '../actions/action-backoff';
-import { JobName } from './queue-names';
 
 const HOUR = 3600;
 const DAY = 24 * HOUR;
@@ -17,19 +16,16 @@ export interface RetrySettings {
 }
 
 /**
- * Per job name. Evaluation: BullMQ's exponential backoff with jitter. Actions: our strategy
- * (exponential with jitter, never sooner than a 429's Retry-After), registered on the actions worker.
+ * An action job: our backoff (exponential with jitter, never sooner than a 429's Retry-After),
+ * registered on the actions worker; deduplicated by its key for the dedupe window, so a
+ * redelivered event never adds an action again, even after retention removed the finished job.
  */
-export function jobOptions(name: JobName, jobId: string, actionRetry?: RetrySettings): JobsOptions {
-  switch (name) {
-    case JobName.EvaluateEvent:
-      return { ...DEFAULT_JOB_OPTIONS, jobId, attempts: 5, backoff: { type: 'exponential', delay: 1_000, jitter: 0.5 } };
-    case JobName.DispatchAction:
-      return {
-        ...DEFAULT_JOB_OPTIONS,
-        jobId,
-        attempts: actionRetry?.attempts ?? 8,
-        backoff: { type: ACTION_BACKOFF_TYPE, delay: actionRetry?.baseDelayMs ?? 2_000 },
-      };
-  }
+export function actionJobOptions(key: string, retry: RetrySettings, dedupeTtlMs: number): JobsOptions {
+  return {
+    ...DEFAULT_JOB_OPTIONS,
+    jobId: key,
+    attempts: retry.attempts,
+    backoff: { type: ACTION_BACKOFF_TYPE, delay: retry.baseDelayMs },
+    deduplication: { id: key, ttl: dedupeTtlMs },
+  };
 }

@@ -1,12 +1,4 @@
-import type { ChangeEvent } from '../changes/change-event';
 import type { RenderedAction } from '../rules/rule.types';
-import { JobName } from './queue-names';
-
-export interface EvaluateEventJob {
-  event: ChangeEvent;
-  /** Set by POST /events/:id/replay: the n-th replay gets its own action job ids. */
-  replay?: number;
-}
 
 export interface DispatchActionJob {
   eventId: string;
@@ -18,11 +10,3 @@ export interface DispatchActionJob {
   /** When the event was received, for receipt-to-dispatch latency. */
   receivedAt: string;
 }
-
-/** Job name -> payload, so handlers and `queue.add` are typed together. */
-export interface JobPayloads {
-  [JobName.EvaluateEvent]: EvaluateEventJob;
-  [JobName.DispatchAction]: DispatchActionJob;
-}
-
-export type JobOf<N extends JobName> = JobPayloads[N];

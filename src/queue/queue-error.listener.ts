@@ -9,12 +9,11 @@ export class QueueErrorListener implements OnModuleInit {
   private readonly logger = new Logger('Queues');
 
   constructor(
-    @InjectQueue(QueueName.Events) private readonly events: Queue,
     @InjectQueue(QueueName.Actions) private readonly actions: Queue,
   ) {}
 
   onModuleInit(): void {
-    for (const queue of [this.events, this.actions]) {
+    for (const queue of [this.actions]) {
       queue.on('error', (error: Error) => this.logger.warn(`${queue.name} queue: ${error.message}`));
     }
   }

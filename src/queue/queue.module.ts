@@ -20,7 +20,7 @@ import { workerRedisOptions } from './redis-options';
         defaultJobOptions: DEFAULT_JOB_OPTIONS,
       }),
     }),
-    BullModule.registerQueue({ name: QueueName.Events }, { name: QueueName.Actions }),
+    BullModule.registerQueue({ name: QueueName.Actions }),
   ],
   providers: [producerRedisProvider, ProducerRedisLifecycle, QueueErrorListener],
   exports: [BullModule, PRODUCER_REDIS],

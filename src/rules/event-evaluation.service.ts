@@ -10,7 +10,7 @@ import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../ops/metrics.service';
 import { ActionRecord } from '../events/event-record';
 import { EventRecordStore } from '../events/event-record.store';
-import { jobOptions } from '../queue/job-options';
+import { actionJobOptions } from '../queue/job-options';
 import { PRODUCER_REDIS, producerQueue } from '../queue/producer-redis.provider';
 import { DispatchActionJob } from '../queue/job-types';
 import { JobName, QueueName } from '../queue/queue-names';
@@ -18,17 +18,29 @@ import { evaluateRules, RuleMatch } from './rule-evaluator';
 import { RulesService } from './rules.service';
 
 export interface EvaluationSummary {
+  /** A redelivery of an event delivered within DEDUPE_TTL_SECONDS: nothing was recorded or queued. */
+  duplicate: boolean;
   matched: string[];
   actions: number;
 }
 
-/** Event -> changes -> matched rules -> recorded, then one queued job per action (deterministic ids: a retry adds nothing twice). */
+/**
+ * Event -> changes -> matched rules -> the event's record and one action job per action, written
+ * together (one round trip). Runs where the event arrives, before it is acknowledged: what Port gets
+ * a 202 for is recorded and its actions are queued.
+ *
+ * A redelivery is recognised by the record script (SET NX on the event id) and writes nothing. The
+ * action jobs go out in the same round trip, before that answer is known, so each is deduplicated
+ * on its own (BullMQ's deduplication, same window): a redelivery adds none, and one whose first
+ * delivery was cut off between the record and its jobs adds the missing ones.
+ */
 @Injectable()
 export class EventEvaluationService implements OnModuleDestroy {
   private readonly logger = new Logger(EventEvaluationService.name);
   private readonly portAppUrl: string;
   private readonly actionRetry: AppConfig['actionRetry'];
   private readonly clientId?: string;
+  private readonly dedupeTtlMs: number;
   private readonly actions: Queue<DispatchActionJob>;
 
   constructor(
@@ -43,18 +55,16 @@ export class EventEvaluationService implements OnModuleDestroy {
     this.portAppUrl = portAppUrlFrom(config.port.apiUrl);
     this.actionRetry = config.actionRetry;
     this.clientId = config.port.clientId;
+    this.dedupeTtlMs = config.dedupeTtlSeconds * 1000;
   }
 
+  /** `replay` 0 is the event's delivery (deduplicated); POST /events/:id/replay passes 1, 2, ... */
   async evaluate(event: ChangeEvent, replay = 0): Promise<EvaluationSummary> {
     const ruleSet = this.rules.current();
     if (!ruleSet) throw new Error('no rules loaded');
     const changes = changesFor(event);
     const evaluation = evaluateRules(ruleSet, event, changes, { portAppUrl: this.portAppUrl });
     const { failures } = evaluation;
-    for (const failure of failures) {
-      this.metrics.ruleFailures.inc({ rule: failure.ruleId });
-      this.logger.warn({ eventId: event.id, ruleId: failure.ruleId }, `rule evaluation failed: ${failure.error}`);
-    }
     const matches = this.withoutOwnWriteLoops(event, evaluation.matches);
 
     const now = new Date().toISOString();
@@ -62,7 +72,8 @@ export class EventEvaluationService implements OnModuleDestroy {
       match.actions.map((action, actionIndex) => {
         const key = actionKey(event.id, replay, match.ruleId, actionIndex);
         const data: DispatchActionJob = { eventId: event.id, ruleId: match.ruleId, actionIndex, replay, action, receivedAt: event.receivedAt };
-        return { name: JobName.DispatchAction, data, opts: jobOptions(JobName.DispatchAction, key, this.actionRetry) };
+        const opts = actionJobOptions(key, this.actionRetry, this.dedupeTtlMs);
+        return { name: JobName.DispatchAction, data, opts };
       }),
     );
     const actionRecords: ActionRecord[] = jobs.map(({ data, opts }) => ({
@@ -70,16 +81,23 @@ export class EventEvaluationService implements OnModuleDestroy {
       status: 'queued', attempts: 0, queuedAt: now, updatedAt: now,
     }));
     const matched = matches.map((match) => match.ruleId);
-    for (const ruleId of matched) this.metrics.rulesMatched.inc({ rule: ruleId });
-    // Both at once, one round trip less per event. Either order is safe: the record only adds an
-    // action's 'queued' entry where a worker has not written one yet (HSETNX), and a retry of this
-    // job adds nothing twice (job ids are the action keys).
-    await Promise.all([
-      this.records.recordEvaluation(event, { evaluatedAt: now, changes, matchedRules: matched, ruleFailures: failures }, actionRecords),
+    // Both in one round trip; the record is written first (one connection runs its commands in order),
+    // so a worker always finds it.
+    const [recorded] = await Promise.all([
+      this.records.recordEvaluation(event, { evaluatedAt: now, changes, matchedRules: matched, ruleFailures: failures }, actionRecords, { firstDelivery: replay === 0 }),
       this.enqueue(jobs),
     ]);
-    this.logger.log({ eventId: event.id, replay, changes: changes.length, matched }, `event evaluated: ${matched.length} rules matched, ${jobs.length} actions queued`);
-    return { matched, actions: jobs.length };
+    if (!recorded) return { duplicate: true, matched, actions: 0 };
+    for (const failure of failures) {
+      this.metrics.ruleFailures.inc({ rule: failure.ruleId });
+      this.logger.warn({ eventId: event.id, ruleId: failure.ruleId }, `rule evaluation failed: ${failure.error}`);
+    }
+    for (const ruleId of matched) this.metrics.rulesMatched.inc({ rule: ruleId });
+    this.logger.log(
+      { eventId: event.id, source: event.source, entity: event.entity, replay, changes: changes.length, matched },
+      `event ${replay ? `replay ${replay} ` : ''}evaluated: ${matched.length} rules matched, ${jobs.length} actions queued`,
+    );
+    return { duplicate: false, matched, actions: jobs.length };
   }
 
   // One job is one script call; addBulk wraps even one in a MULTI, which costs several times the CPU.

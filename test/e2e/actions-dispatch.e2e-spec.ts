@@ -194,7 +194,7 @@ describe('actions end to end (webhook -> queue -> mock Slack / scaler / Port)', 
     const replay = await t.app.inject({ method: 'POST', url: `/events/${eventId}/replay`, headers: { authorization: `Bearer ${ADMIN}` } });
 
     expect(replay.statusCode).toBe(202);
-    expect(replay.json()).toEqual({ eventId, replay: 1 });
+    expect(replay.json()).toEqual({ eventId, replay: 1, matchedRules: ['deployment-degraded'], actions: 1 });
     const replayed = await waitFor(async () => {
       const r = await record(eventId);
       return r && r.actions.length === 2 && r.actions.every((a) => a.status === 'succeeded') ? r : undefined;

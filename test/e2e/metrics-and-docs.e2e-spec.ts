@@ -56,7 +56,8 @@ rules:
     expect(metric(text, 'reactor_rules_matched_total{rule="vm-storage-low"}')).toBe(1);
     expect(metric(text, 'reactor_ingest_duration_seconds_count')).toBe(2);
     expect(metric(text, 'reactor_receipt_to_dispatch_seconds_count{type="slack"}')).toBe(1);
-    expect(metric(text, 'reactor_queue_jobs{queue="events",state="completed"}')).toBe(1);
+    expect(metric(text, 'reactor_queue_jobs{queue="actions",state="waiting"}')).toBe(0);
+    expect(metric(text, 'reactor_queue_jobs{queue="actions",state="failed"}')).toBe(0);
     expect(metric(text, 'reactor_queue_oldest_waiting_seconds{queue="actions"}')).toBe(0);
     expect(text).toContain('process_cpu_user_seconds_total');
   });

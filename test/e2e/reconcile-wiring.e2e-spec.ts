@@ -1,5 +1,3 @@
-import { ChangeEvent } from '../../src/changes/change-event';
-import { QueueName } from '../../src/queue/queue-names';
 import { SourcesService } from '../../src/sources/sources.service';
 import { fakePortCatalog } from '../support/fake-port-catalog';
 import { MockTarget } from '../support/mock-target';
@@ -29,7 +27,7 @@ describe('catch-up and registration wired from the environment (ROLE=api)', () =
     await port.stop();
   });
 
-  const queued = async () => (await t.queue(QueueName.Events).getJobs(['waiting'])).map((job) => job.data.event as ChangeEvent);
+  const queued = () => t.recorded();
 
   it('should register the rules\' blueprint and record Port\'s entities on start, queueing nothing', async () => {
     await waitFor(async () => port.requests.some((r) => r.path.endsWith('/blueprints/service/entities/search')) || undefined, 5_000, 'the first listing');

@@ -1,6 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { QueueName } from '../../src/queue/queue-names';
 import { readSample } from '../support/port-samples';
 import { startTestApp, TestApp, waitFor } from '../support/test-app';
 
@@ -56,7 +55,6 @@ describe('POST /webhooks/port while Redis is down', () => {
 
     redis = await startRedis(port);
     await waitFor(async () => (await post('after-outage')).statusCode === 202, 10_000, 'recovery');
-    const jobs = await t.queue(QueueName.Events).getJobs(['waiting']);
-    expect(jobs.map((job) => job.data.event.entity)).toEqual(['after-outage']);
+    expect((await t.recorded()).map((event) => event.entity)).toEqual(['after-outage']);
   });
 });

@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 import { readSample } from '../support/port-samples';
-import { NO_RULES, removeKeys, startTestApp, TestApp, writeRulesFile } from '../support/test-app';
+import { removeKeys, startTestApp, TestApp, writeRulesFile } from '../support/test-app';
 import { QueueName } from '../../src/queue/queue-names';
 
 const vmUpdate = readSample('kafka-changelog-entity-update-vm-free_storage.json') as Record<string, unknown>;
@@ -28,42 +28,57 @@ function withValue(body: Record<string, unknown>, path: string, value: unknown):
   return copy;
 }
 
+// One http action for every CREATE, UPDATE or DELETE: with no worker (ROLE=api) its job stays queued to be counted.
+const EVERY_CHANGE = `rules:
+  - id: every-change
+    do:
+      - http:
+          url: "http://127.0.0.1:9/{{ .event.id }}"
+`;
+
 describe('POST /webhooks/port (ROLE=api, real Redis)', () => {
   let t: TestApp;
 
   beforeAll(async () => {
-    t = await startTestApp({ ROLE: 'api', RULES_FILE: writeRulesFile(NO_RULES) });
+    t = await startTestApp({ ROLE: 'api', RULES_FILE: writeRulesFile(EVERY_CHANGE) });
   });
   afterAll(() => t.close());
   beforeEach(() => removeKeys(t.config.queuePrefix));
 
   const post = (payload: unknown, headers: Record<string, string> = {}) =>
     t.app.inject({ method: 'POST', url: '/webhooks/port', payload: payload as object, headers: { 'content-type': 'application/json', ...headers } });
-  const queued = () => t.queue(QueueName.Events).getJobs(['waiting', 'delayed', 'active', 'completed', 'failed']);
+  const actionJobs = () => t.queue(QueueName.Actions).getJobs(['waiting', 'delayed', 'active', 'completed', 'failed']);
+  /** Nothing of the request is left in Redis: no record, no job. */
+  const nothingQueued = async () => {
+    expect(await t.recorded()).toHaveLength(0);
+    expect(await actionJobs()).toHaveLength(0);
+  };
 
   it.each([
     ['legacy changelog (Kafka change.log body)', vmUpdate, 'vm', 'storage-example', 'UPDATE'],
     ['Automation trigger data wrapped in {event}', automationTriggerData, 'service', 'example-service-identifier', 'UPDATE'],
     ['Automation event itself', automationEvent, 'service', 'example-service-identifier', 'UPDATE'],
     ['TIMER_EXPIRED without diff', timerExpired, 'timerExample', 'entityIdentifier', 'TIMER_EXPIRED'],
-  ])('should answer 202 and queue exactly one job for %s', async (_name, body, blueprint, entity, action) => {
+  ])('should answer 202 once it has recorded the event and queued its actions: %s', async (_name, body, blueprint, entity, action) => {
     const response = await post(body);
 
     expect(response.statusCode).toBe(202);
     const answer = response.json();
     expect(answer).toEqual({ eventId: expect.stringMatching(/^evt_[0-9a-f]{32}$/), duplicate: false });
-    const jobs = await queued();
-    expect(jobs).toHaveLength(1);
-    expect(jobs[0].id).toBe(answer.eventId);
-    expect(jobs[0].data.event).toMatchObject({ id: answer.eventId, source: 'webhook', blueprint, entity, action });
+    const recorded = await t.recorded();
+    expect(recorded).toHaveLength(1);
+    expect(recorded[0]).toMatchObject({ id: answer.eventId, source: 'webhook', blueprint, entity, action });
+    // A rule without `events` reacts to CREATE, UPDATE and DELETE: a timer's expiry matches nothing.
+    const jobs = await actionJobs();
+    expect(jobs.map((job) => job.data.eventId)).toEqual(action === 'TIMER_EXPIRED' ? [] : [answer.eventId]);
   });
 
-  it('should keep unknown fields of the body on the queued event', async () => {
+  it('should keep unknown fields of the body on the recorded event', async () => {
     const response = await post({ ...vmUpdate, somethingNew: { nested: true } });
 
     expect(response.statusCode).toBe(202);
-    const [job] = await queued();
-    expect(job.data.event.body.somethingNew).toEqual({ nested: true });
+    const [event] = await t.recorded();
+    expect(event.body.somethingNew).toEqual({ nested: true });
   });
 
   it('should answer duplicate: true and queue once when the same event is delivered again, even re-serialised', async () => {
@@ -77,37 +92,55 @@ describe('POST /webhooks/port (ROLE=api, real Redis)', () => {
       expect(response.statusCode).toBe(202);
       expect(response.json()).toEqual({ eventId: first.json().eventId, duplicate: true });
     }
-    expect(await queued()).toHaveLength(1);
+    expect(await t.recorded()).toHaveLength(1);
+    expect(await actionJobs()).toHaveLength(1);
   });
 
-  // What retention does to a finished job (an hour later at most): its keys go, its dedupe key stays.
-  const dropJobAsRetentionDoes = async (eventId: string) => {
-    const redis = (await t.queue(QueueName.Events).client) as unknown as Redis;
-    const queueKey = `${t.config.queuePrefix}:${QueueName.Events}`;
-    await redis.multi().del(`${queueKey}:${eventId}`).lrem(`${queueKey}:wait`, 0, eventId).exec();
-    return { redis, dedupeKey: `${queueKey}:de:${eventId}` };
+  const redis = async () => (await t.queue(QueueName.Actions).client) as unknown as Redis;
+  const deliveredKey = (eventId: string) => `${t.config.queuePrefix}:delivered:${eventId}`;
+  // What retention does to a finished action job (an hour later at most): its keys go, its dedupe key stays.
+  const dropActionJob = async (keepDedupeKey: boolean) => {
+    const [job] = await actionJobs();
+    const key = `${t.config.queuePrefix}:${QueueName.Actions}`;
+    const multi = (await redis()).multi().del(`${key}:${job.id}`).lrem(`${key}:wait`, 0, job.id!);
+    if (!keepDedupeKey) multi.del(`${key}:de:${job.id}`);
+    await multi.exec();
+    return { jobId: job.id!, dedupeKey: `${key}:de:${job.id}` };
   };
 
-  it('should still answer duplicate: true, and queue nothing, once the first job is gone from the queue', async () => {
+  it('should still answer duplicate: true, and queue nothing, once the first action job is gone from the queue', async () => {
     const first = (await post(vmUpdate)).json();
-    const { redis, dedupeKey } = await dropJobAsRetentionDoes(first.eventId);
+    const { dedupeKey } = await dropActionJob(true);
 
     const again = await post(vmUpdate);
 
     expect(again.json()).toEqual({ eventId: first.eventId, duplicate: true });
-    expect(await queued()).toHaveLength(0);
-    expect(await redis.pttl(dedupeKey)).toBeGreaterThan(t.config.dedupeTtlSeconds * 1000 - 60_000);
+    expect(await actionJobs()).toHaveLength(0);
+    const window = t.config.dedupeTtlSeconds * 1000 - 60_000;
+    expect(await (await redis()).pttl(deliveredKey(first.eventId))).toBeGreaterThan(window);
+    expect(await (await redis()).pttl(dedupeKey)).toBeGreaterThan(window);
   });
 
-  it('should queue a redelivery as new once the dedupe window has passed', async () => {
+  it('should queue the actions a first delivery did not get to (cut off after its record), and still answer duplicate', async () => {
     const first = (await post(vmUpdate)).json();
-    const { redis, dedupeKey } = await dropJobAsRetentionDoes(first.eventId);
-    await redis.del(dedupeKey);
+    const { jobId } = await dropActionJob(false);
+
+    const again = await post(vmUpdate);
+
+    expect(again.json()).toEqual({ eventId: first.eventId, duplicate: true });
+    expect((await actionJobs()).map((job) => job.id)).toEqual([jobId]);
+    expect(await t.recorded()).toHaveLength(1);
+  });
+
+  it('should take a redelivery as new once the dedupe window has passed', async () => {
+    const first = (await post(vmUpdate)).json();
+    const { dedupeKey } = await dropActionJob(true);
+    await (await redis()).del(deliveredKey(first.eventId), dedupeKey);
 
     const again = await post(vmUpdate);
 
     expect(again.json()).toEqual({ eventId: first.eventId, duplicate: false });
-    expect(await queued()).toHaveLength(1);
+    expect(await actionJobs()).toHaveLength(1);
   });
 
   it.each([
@@ -127,21 +160,21 @@ describe('POST /webhooks/port (ROLE=api, real Redis)', () => {
 
     expect(response.statusCode).toBe(400);
     expect(response.json().errors).toEqual(expect.arrayContaining([expect.objectContaining({ field })]));
-    expect(await queued()).toHaveLength(0);
+    await nothingQueued();
   });
 
   it('should answer 400 for malformed JSON and queue nothing', async () => {
     const response = await post('{"action": "UPDATE",');
 
     expect(response.statusCode).toBe(400);
-    expect(await queued()).toHaveLength(0);
+    await nothingQueued();
   });
 
   it('should answer 415 for a body that is not JSON', async () => {
     const response = await t.app.inject({ method: 'POST', url: '/webhooks/port', payload: 'action=UPDATE', headers: { 'content-type': 'text/plain' } });
 
     expect(response.statusCode).toBe(415);
-    expect(await queued()).toHaveLength(0);
+    await nothingQueued();
   });
 
   it('should answer 413 for a body over 1 MiB and queue nothing', async () => {
@@ -149,13 +182,13 @@ describe('POST /webhooks/port (ROLE=api, real Redis)', () => {
     const response = await post(big);
 
     expect(response.statusCode).toBe(413);
-    expect(await queued()).toHaveLength(0);
+    await nothingQueued();
   });
 
   it('should report live and ready', async () => {
     expect((await t.app.inject({ method: 'GET', url: '/health/live' })).statusCode).toBe(200);
     const ready = await t.app.inject({ method: 'GET', url: '/health/ready' });
     expect(ready.statusCode).toBe(200);
-    expect(ready.json().info).toMatchObject({ redis: { status: 'up' }, rules: { status: 'up', count: 0 } });
+    expect(ready.json().info).toMatchObject({ redis: { status: 'up' }, rules: { status: 'up', count: 1 } });
   });
 });

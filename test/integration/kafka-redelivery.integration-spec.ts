@@ -9,7 +9,7 @@ import { KafkaMockCluster } from '../support/kafka-mock-cluster';
 import { closedPort, MockTarget } from '../support/mock-target';
 import { readSample } from '../support/port-samples';
 import { ServiceProcess, vmScalerServiceEnv } from '../support/service-process';
-import { REDIS_URL, removeKeys, uniquePrefix, waitFor } from '../support/test-app';
+import { recordedEvents, REDIS_URL, removeKeys, uniquePrefix, waitFor } from '../support/test-app';
 
 const ORG = 'org_redelivery';
 const TOPIC = `${ORG}.change.log`;
@@ -74,7 +74,7 @@ describe('Kafka source: a message fetched but not queued when the process is kil
   const first = new ServiceProcess();
   const second = new ServiceProcess();
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-  const [events, actions] = [QueueName.Events, QueueName.Actions].map((name) => new Queue(name, { connection: redis, prefix }));
+  const actions = new Queue(QueueName.Actions, { connection: redis, prefix });
   let admin: Admin;
   let env: Record<string, string>;
 
@@ -95,7 +95,7 @@ describe('Kafka source: a message fetched but not queued when the process is kil
     second.kill();
     await Promise.all([proxy.stop(), scaler.stop(), admin?.disconnect()]);
     await cluster.stop();
-    await Promise.all([events.close(), actions.close()]);
+    await actions.close();
     redis.disconnect();
     await removeKeys(prefix);
   });
@@ -128,24 +128,25 @@ describe('Kafka source: a message fetched but not queued when the process is kil
     proxy.hold();
     const { end: offset } = await offsets(MESSAGE_PARTITION);
     await cluster.produce(TOPIC, [JSON.stringify(change)], MESSAGE_PARTITION);
-    // Its intake's dedupe check twice: once, then again after that timed out, so the consumer still holds
-    // the message uncommitted (one that committed before queueing would never ask again).
-    const intakeTries = () => proxy.heldText().split(`:de:${eventId}`).length - 1;
+    // Its intake's write (record + dedupe) twice: once, then again after that timed out, so the consumer
+    // still holds the message uncommitted (one that committed before queueing would never try again).
+    const intakeTries = () => proxy.heldText().split(`:delivered:${eventId}`).length - 1;
     await waitFor(async () => intakeTries() >= 2, 15_000, 'the intake to try the held message twice');
     first.kill();
     await waitFor(async () => !first.running, 5_000, 'the first process to die');
     await proxy.stop();
 
     // Fetched and mid-intake, but neither queued nor committed.
-    expect(await events.getJob(eventId)).toBeUndefined();
+    expect(await recordedEvents(prefix)).toEqual([]);
+    expect(await actions.getJobs(['waiting', 'delayed', 'active', 'completed', 'failed'])).toEqual([]);
     expect((await offsets(MESSAGE_PARTITION)).committed).toBe(offset);
 
     const base = await startService(second, REDIS_URL);
     await waitFor(async () => scaled().length > 0, 30_000, 'the redelivered message to be acted on');
     // Settled: the offset is committed and no job is left that could act again.
     await waitFor(async () => {
-      const counts = await Promise.all([events, actions].map((queue) => queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized')));
-      return (await offsets(MESSAGE_PARTITION)).committed > offset && counts.every((c) => Object.values(c).every((n) => n === 0));
+      const counts = await actions.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+      return (await offsets(MESSAGE_PARTITION)).committed > offset && Object.values(counts).every((n) => n === 0);
     }, 10_000, 'the second process to commit and go idle');
     expect(scaled()).toHaveLength(1);
     const record = (await (await fetch(`${base}/events/${eventId}`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as EventRecord;

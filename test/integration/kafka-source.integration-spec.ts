@@ -1,10 +1,9 @@
 import { ChangeEvent } from '../../src/changes/change-event';
 import { EventIntakeService, QueueUnavailableError } from '../../src/ingest/event-intake.service';
-import { QueueName } from '../../src/queue/queue-names';
 import { SourcesService } from '../../src/sources/sources.service';
 import { KafkaMockCluster } from '../support/kafka-mock-cluster';
 import { readSampleText } from '../support/port-samples';
-import { startTestApp, TestApp, waitFor } from '../support/test-app';
+import { removeKeys, startTestApp, TestApp, waitFor } from '../support/test-app';
 
 const TOPIC = 'org_test.change.log';
 const vmUpdate = JSON.parse(readSampleText('kafka-changelog-entity-update-vm-free_storage.json'));
@@ -26,9 +25,9 @@ describe('Kafka source: ORG_ID.change.log through librdkafka mock cluster (kcat)
     await waitFor(async () => {
       await cluster.produce(TOPIC, [vmAt('2026-01-01T00:00:00.000Z')]);
       await new Promise((resolve) => setTimeout(resolve, 500));
-      return (await t.queue(QueueName.Events).getJobCounts('waiting')).waiting > 0;
+      return (await t.recorded()).length > 0;
     }, 30_000, 'the consumer to read the topic');
-    await t.queue(QueueName.Events).obliterate({ force: true });
+    await removeKeys(t.config.queuePrefix);
   });
   afterAll(async () => {
     await t.app.get(SourcesService).stopAll();
@@ -36,8 +35,7 @@ describe('Kafka source: ORG_ID.change.log through librdkafka mock cluster (kcat)
     await cluster.stop();
   });
 
-  const queued = async () =>
-    (await t.queue(QueueName.Events).getJobs(['waiting'])).map((job) => job.data.event as ChangeEvent);
+  const queued = () => t.recorded();
 
   it('should queue change.log messages as kafka events and skip what is not a change event', async () => {
     await cluster.produce(TOPIC, [vmAt('2026-11-22T10:00:00.000Z'), 'not json at all', '{"action": 42}', runCreate, vmAt('2026-11-22T10:00:01.000Z')]);

@@ -68,7 +68,8 @@ rules:
     const keys = scaler.requests.map((r) => r.headers['idempotency-key']);
     expect(new Set(keys).size).toBe(EVENTS);
     expect(keys).toHaveLength(EVENTS);
-    for (const worker of workers) expect(worker.output).toContain('event evaluated');
+    expect(api.output).toContain('event evaluated');
+    for (const worker of workers) expect(worker.output).toContain('action succeeded');
 
     const record = await fetch(`${base}/events/${answers[7].eventId}`, { headers: { authorization: `Bearer ${ADMIN}` } });
     expect(await record.json()).toMatchObject({ status: 'succeeded', actions: [{ status: 'succeeded' }, { status: 'succeeded' }] });

@@ -5,7 +5,6 @@ import type { ChangeEvent, EntitySnapshot } from '../../src/changes/change-event
 import { parsePortBody } from '../../src/changes/change-event.parser';
 import { EventIntakeService } from '../../src/ingest/event-intake.service';
 import { PRODUCER_REDIS } from '../../src/queue/producer-redis.provider';
-import { QueueName } from '../../src/queue/queue-names';
 import { RulesService } from '../../src/rules/rules.service';
 import { ChangelogRegistrationService } from '../../src/sources/changelog-registration.service';
 import { EntityStateStore } from '../../src/sources/entity-state.store';
@@ -54,8 +53,7 @@ describe('Reconcile against a Port API on loopback (real Redis, real intake)', (
 
   const searches = () => port.requests.filter((req) => req.path.endsWith('/entities/search'));
   const tokenRequests = () => port.requests.filter((req) => req.path === '/v1/auth/access_token');
-  const queuedEvents = async () =>
-    (await t.queue(QueueName.Events).getJobs(['waiting', 'delayed', 'active', 'completed'])).map((job) => job.data.event as ChangeEvent);
+  const queuedEvents = () => t.recorded();
 
   beforeEach(async () => {
     catalog = fakePortCatalog({ service: [svc('a'), svc('b'), svc('c')] });

@@ -7,9 +7,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp } from '../../src/bootstrap';
+import type { ChangeEvent } from '../../src/changes/change-event';
 import { AppConfig, buildAppConfig } from '../../src/config/app-config';
 import { ActionProcessor } from '../../src/queue/action.processor';
-import { EventProcessor } from '../../src/queue/event.processor';
 import { QueueName } from '../../src/queue/queue-names';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -31,6 +31,8 @@ export interface TestApp {
   app: NestFastifyApplication;
   config: AppConfig;
   queue(name: QueueName): Queue;
+  /** The events this app recorded (everything it acknowledged), by receipt time. */
+  recorded(): Promise<ChangeEvent[]>;
   close(): Promise<void>;
 }
 
@@ -47,7 +49,7 @@ export async function startTestApp(env: Record<string, string | undefined> = {})
   await app.getHttpAdapter().getInstance().ready();
   // Closing a BullMQ queue whose connection is still starting makes that connection emit an unheard error.
   await Promise.all(Object.values(QueueName).map((name) => app.get<Queue>(getQueueToken(name)).waitUntilReady()));
-  if (config.runsWorkers) await Promise.all([EventProcessor, ActionProcessor].map((processor) => app.get(processor).worker.waitUntilReady()));
+  if (config.runsWorkers) await app.get(ActionProcessor).worker.waitUntilReady();
   const queues = new Map<QueueName, Queue>();
   const queue = (name: QueueName) => {
     if (!queues.has(name)) queues.set(name, new Queue(name, { connection: new Redis(config.redis.url, { maxRetriesPerRequest: null }), prefix: config.queuePrefix }));
@@ -58,7 +60,19 @@ export async function startTestApp(env: Record<string, string | undefined> = {})
     await removeKeys(config.queuePrefix, config.redis.url);
     await Promise.all([...queues.values()].map(async (q) => { await q.close(); (await q.client).disconnect(); }));
   };
-  return { app, config, queue, close };
+  return { app, config, queue, close, recorded: () => recordedEvents(config.queuePrefix, config.redis.url) };
+}
+
+/** Every event recorded under a queue prefix (what the service acknowledged), by receipt time, read straight from Redis. */
+export async function recordedEvents(prefix: string, url = REDIS_URL): Promise<ChangeEvent[]> {
+  const redis = new Redis(url);
+  try {
+    const ids = await redis.zrange(`${prefix}:records`, 0, -1);
+    const raws = await Promise.all(ids.map((id) => redis.hget(`${prefix}:record:${id}`, 'event')));
+    return raws.filter((raw): raw is string => raw !== null).map((raw) => JSON.parse(raw) as ChangeEvent);
+  } finally {
+    redis.disconnect();
+  }
 }
 
 export async function removeKeys(prefix: string, url = REDIS_URL): Promise<void> {
