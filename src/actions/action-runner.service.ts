@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
+import type Redis from 'ioredis';
 import { ActionRecord } from '../events/event-record';
 import { EventRecordStore } from '../events/event-record.store';
 import { MetricsService } from '../ops/metrics.service';
@@ -15,7 +16,14 @@ export interface Attempt {
   queuedAt: number;
 }
 
-/** Runs one action, records the outcome, and turns a permanent failure into BullMQ's "do not retry". */
+/**
+ * Runs one action, records the outcome, and turns a permanent failure into BullMQ's "do not retry".
+ *
+ * The outcome is written on the worker's own Redis connection and not waited for: BullMQ's
+ * move to completed (or failed, or retry) follows on that connection in the same turn, so both leave
+ * in one write and Redis applies them in order: the record is updated before the job finishes, one
+ * round trip instead of two.
+ */
 @Injectable()
 export class ActionRunnerService {
   private readonly logger = new Logger(ActionRunnerService.name);
@@ -26,15 +34,17 @@ export class ActionRunnerService {
     private readonly metrics: MetricsService,
   ) {}
 
-  async run(job: DispatchActionJob, attempt: Attempt): Promise<DispatchResult> {
+  async run(job: DispatchActionJob, attempt: Attempt, connection: Redis): Promise<DispatchResult> {
     const key = actionKey(job.eventId, job.replay, job.ruleId, job.actionIndex);
     const base = { key, ruleId: job.ruleId, actionIndex: job.actionIndex, replay: job.replay, type: job.action.type };
-    const record = (patch: Pick<ActionRecord, 'status'> & Partial<ActionRecord>) =>
-      this.records.updateAction(job.eventId, { ...base, attempts: attempt.number, queuedAt: new Date(attempt.queuedAt).toISOString(), updatedAt: new Date().toISOString(), ...patch });
     const log = { eventId: job.eventId, ruleId: job.ruleId, action: job.action.type, attempt: attempt.number };
+    const record = (patch: Pick<ActionRecord, 'status'> & Partial<ActionRecord>) => {
+      const entry = { ...base, attempts: attempt.number, queuedAt: new Date(attempt.queuedAt).toISOString(), updatedAt: new Date().toISOString(), ...patch };
+      this.records.updateAction(job.eventId, entry, connection).catch((error: Error) => this.logger.warn(log, `action outcome not recorded: ${error.message}`));
+    };
     try {
       const result = await this.router.dispatch(job.action, { eventId: job.eventId, ruleId: job.ruleId, actionKey: key });
-      await record({ status: 'succeeded', result });
+      record({ status: 'succeeded', result });
       this.metrics.actions.inc({ type: job.action.type, outcome: 'succeeded' });
       this.metrics.receiptToDispatch.observe({ type: job.action.type }, (Date.now() - Date.parse(job.receivedAt)) / 1000);
       this.logger.log(log, `action succeeded: ${result.summary}`);
@@ -43,7 +53,7 @@ export class ActionRunnerService {
       const permanent = error instanceof PermanentActionError;
       const final = permanent || attempt.number >= attempt.max;
       const lastError = { statusCode: error instanceof ActionError ? error.statusCode : undefined, message: shortMessage(error) };
-      await record({ status: final ? 'failed' : 'retrying', lastError });
+      record({ status: final ? 'failed' : 'retrying', lastError });
       this.metrics.actions.inc({ type: job.action.type, outcome: final ? 'failed' : 'retried' });
       this.logger.warn({ ...log, statusCode: lastError.statusCode }, `action ${final ? 'failed' : 'will retry'}: ${lastError.message}`);
       throw permanent ? new UnrecoverableError(lastError.message) : error;

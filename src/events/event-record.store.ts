@@ -63,8 +63,9 @@ export class EventRecordStore {
     return (await RECORD_EVALUATION.run(this.redis, keys, args)) === 1;
   }
 
-  async updateAction(eventId: string, action: ActionRecord): Promise<void> {
-    await this.redis.hset(this.key(eventId), ACTION_FIELD + action.key, JSON.stringify(action));
+  /** `via`: another connection to write on (a worker's own, so the update leaves with BullMQ's next command). */
+  async updateAction(eventId: string, action: ActionRecord, via: Redis = this.redis): Promise<void> {
+    await via.hset(this.key(eventId), ACTION_FIELD + action.key, JSON.stringify(action));
   }
 
   async nextReplay(eventId: string): Promise<number> {

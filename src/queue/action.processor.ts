@@ -1,6 +1,7 @@
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Logger } from '@nestjs/common';
 import { DelayedError, Job, UnrecoverableError } from 'bullmq';
+import type Redis from 'ioredis';
 import { actionBackoff } from '../actions/action-backoff';
 import { DispatchResult } from '../actions/action-dispatcher';
 import { ActionRunnerService } from '../actions/action-runner.service';
@@ -28,10 +29,15 @@ export class ActionProcessor extends WorkerHost {
     switch (job.name) {
       case JobName.DispatchAction:
         await this.waitForSlot(job, token);
-        return this.runner.run(job.data, { number: job.attemptsMade + 1, max: job.opts.attempts ?? 1, queuedAt: job.timestamp });
+        return this.runner.run(job.data, { number: job.attemptsMade + 1, max: job.opts.attempts ?? 1, queuedAt: job.timestamp }, await this.connection());
       default:
         throw new UnrecoverableError(`actions queue has no handler for job "${job.name}"`);
     }
+  }
+
+  /** The worker's own connection, on which BullMQ finishes the job (see ActionRunnerService). */
+  private connection(): Promise<Redis> {
+    return this.worker.client as unknown as Promise<Redis>;
   }
 
   /**
