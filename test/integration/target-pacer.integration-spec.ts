@@ -1,0 +1,60 @@
+import Redis from 'ioredis';
+import { TargetPacer } from '../../src/actions/target-pacer';
+import type { AppConfig } from '../../src/config/app-config';
+import { REDIS_URL, removeKeys, uniquePrefix } from '../support/test-app';
+
+/** Two worker processes: each its own pacer and connection, one Redis. */
+function twoProcesses(prefix: string) {
+  return [0, 1].map(() => {
+    const redis = new Redis(REDIS_URL);
+    const calls = jest.spyOn(redis, 'evalsha');
+    return { redis, calls, pacer: new TargetPacer(redis, { queuePrefix: prefix } as AppConfig) };
+  });
+}
+
+const gaps = (slots: number[]) => [...slots].sort((a, b) => a - b).slice(1).map((slot, i, rest) => slot - (i === 0 ? Math.min(...slots) : rest[i - 1]));
+
+describe('TargetPacer against the real Redis', () => {
+  const prefix = uniquePrefix();
+  const processes = twoProcesses(prefix);
+  afterAll(async () => {
+    await Promise.all(processes.map(({ redis }) => redis.quit()));
+    await removeKeys(prefix);
+  });
+  beforeEach(() => processes.forEach(({ calls }) => calls.mockClear()));
+
+  it('should give two processes one sequence at 1000/s: distinct times at least 1 ms apart, from blocks, not a Redis call per send', async () => {
+    const slots = await Promise.all(processes.flatMap(({ pacer }) => Array.from({ length: 100 }, () => pacer.reserve('https://hooks.example/fast', 1000))));
+
+    expect(new Set(slots).size).toBe(200);
+    expect(Math.min(...gaps(slots))).toBeGreaterThanOrEqual(1);
+    const redisCalls = processes.reduce((sum, { calls }) => sum + calls.mock.calls.length, 0);
+    expect(redisCalls).toBeLessThanOrEqual(20); // blocks of 20 slots: 10 at best; a few more when slots go stale under load
+  });
+
+  it('should ask Redis for every send when one interval is longer than a block, and space them by it', async () => {
+    const slots = await Promise.all(processes.flatMap(({ pacer }) => [1, 2, 3].map(() => pacer.reserve('https://hooks.example/slow', 4))));
+
+    expect(gaps(slots)).toEqual([250, 250, 250, 250, 250]);
+    expect(processes.reduce((sum, { calls }) => sum + calls.mock.calls.length, 0)).toBe(6);
+  });
+
+  it('should drop a reserved time it did not use in time rather than send late, bunched with newer ones', async () => {
+    const { pacer, calls } = processes[0];
+    const first = await pacer.reserve('https://hooks.example/idle', 1000);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the rest of the block is now in the past
+
+    const before = Date.now();
+    const next = await pacer.reserve('https://hooks.example/idle', 1000);
+
+    expect(next - first).toBeGreaterThanOrEqual(50);
+    expect(next).toBeGreaterThanOrEqual(before - 1);
+    expect(calls).toHaveBeenCalledTimes(2);
+  });
+
+  it('should keep targets apart', async () => {
+    const [a, b] = await Promise.all([processes[0].pacer.reserve('https://hooks.example/a', 1), processes[1].pacer.reserve('https://hooks.example/b', 1)]);
+
+    expect(Math.abs(a - b)).toBeLessThan(1000);
+  });
+});
