@@ -65,42 +65,65 @@ async function drive(port, rate, slack, seconds = SECONDS) {
   return { sent, failed, delivered: sorted.length, p50: pct(50), p99: pct(99), backlog };
 }
 
+const ROUNDS = Number(process.env.BENCH_E2E_ROUNDS ?? 3);
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+/** One fresh measurement of a layout: its processes started, warmed up, driven, stopped, keys removed. */
+async function measureLayout(layout, rate, slack, serviceEnv) {
+  if (layout === 'baseline') {
+    const prefix = `bench-base-${Date.now()}`;
+    const baseline = await startBaseline(slack.port, prefix);
+    await drive(baseline.port, rate, slack, WARMUP_SECONDS); // JIT, connections, scripts: not measured
+    const result = await drive(baseline.port, rate, slack);
+    await baseline.stop();
+    await removeKeys(prefix);
+    return result;
+  }
+  const roles = layout === 'ROLE=all' ? ['all'] : ['api', 'worker'];
+  const prefix = `bench-e2e-${Date.now()}`;
+  const processes = [];
+  for (const role of roles) processes.push(await startService({ ...serviceEnv, ROLE: role, QUEUE_PREFIX: prefix }));
+  await drive(processes[0].port, rate, slack, WARMUP_SECONDS);
+  const result = await drive(processes[0].port, rate, slack);
+  for (const child of processes) await child.stop();
+  await removeKeys(prefix);
+  return result;
+}
+
 async function run() {
   const slack = { ...(await startMockSlack()), collected: [] };
   const rulesFile = writeSlackRules();
+  const serviceEnv = {
+    RULES_FILE: rulesFile, SLACK_WEBHOOK_URL: `http://127.0.0.1:${slack.port}/services/T/B/x`,
+    SLACK_MAX_PER_SECOND: '1000', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+  };
+  // The service as one process (ROLE=all) and as ROLE=api + ROLE=worker, as README's Operating suggests.
+  const layouts = ['baseline', 'ROLE=all', 'api+worker'];
   const results = [];
-  console.log(`\n## End to end: webhook -> Slack mock at a steady rate, ${SECONDS}s each after ${WARMUP_SECONDS}s warm-up (receipt-to-delivery latency)`);
+  console.log(`\n## End to end: webhook -> Slack mock at a steady rate, ${SECONDS}s each after ${WARMUP_SECONDS}s warm-up (receipt-to-delivery latency), ${ROUNDS} rounds alternating baseline and service; medians`);
+  const line = (name, r) => `${name}: sent ${r.sent}, delivered ${r.delivered}, failed ${r.failed}, p50 ${r.p50} ms, p99 ${r.p99} ms, backlog each second [${r.backlog.join(' ')}]`;
   for (const rate of RATES) {
-    const basePrefix = `bench-base-${Date.now()}`;
-    const baseline = await startBaseline(slack.port, basePrefix);
-    await drive(baseline.port, rate, slack, WARMUP_SECONDS); // JIT, connections, scripts: not measured
-    const base = await drive(baseline.port, rate, slack);
-    await baseline.stop();
-    await removeKeys(basePrefix);
-
-    const serviceEnv = {
-      RULES_FILE: rulesFile, SLACK_WEBHOOK_URL: `http://127.0.0.1:${slack.port}/services/T/B/x`,
-      SLACK_MAX_PER_SECOND: '1000', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
-    };
-    // One process (ROLE=all), then the same on two: ROLE=api and ROLE=worker, as README's Operating suggests.
-    const layouts = { 'ROLE=all': ['all'], 'api+worker': ['api', 'worker'] };
-    const ours = {};
-    for (const [layout, roles] of Object.entries(layouts)) {
-      const prefix = `bench-e2e-${Date.now()}`;
-      const processes = [];
-      for (const role of roles) processes.push(await startService({ ...serviceEnv, ROLE: role, QUEUE_PREFIX: prefix }));
-      await drive(processes[0].port, rate, slack, WARMUP_SECONDS);
-      ours[layout] = await drive(processes[0].port, rate, slack);
-      for (const child of processes) await child.stop();
-      await removeKeys(prefix);
+    const runs = Object.fromEntries(layouts.map((layout) => [layout, []]));
+    for (let round = 1; round <= ROUNDS; round += 1) {
+      for (const layout of layouts) {
+        const r = await measureLayout(layout, rate, slack, serviceEnv);
+        runs[layout].push(r);
+        console.log(`${rate}/s round ${round} ${line(layout === 'baseline' ? 'baseline' : `service ${layout}`, r)}`);
+      }
     }
-    results.push({ rate, base, ours });
-    const line = (name, r) => `${name}: sent ${r.sent}, delivered ${r.delivered}, failed ${r.failed}, p50 ${r.p50} ms, p99 ${r.p99} ms, backlog each second [${r.backlog.join(' ')}]`;
-    console.log(`${rate}/s ${line('baseline', base)}`);
-    for (const [layout, r] of Object.entries(ours)) {
-      console.log(`${rate}/s ${line(`service ${layout}`, r)}`);
-      console.log(`${rate}/s service ${layout}: p99 = ${fmt(r.p99 / base.p99, 2)}x baseline p99, p50 = ${fmt(r.p50 / base.p50, 2)}x (target: within 2x)`);
+    const summary = Object.fromEntries(layouts.map((layout) => [layout, {
+      p50: median(runs[layout].map((r) => r.p50)),
+      p99: median(runs[layout].map((r) => r.p99)),
+      lastBacklog: median(runs[layout].map((r) => r.backlog[r.backlog.length - 1] ?? 0)),
+      failed: runs[layout].reduce((sum, r) => sum + r.failed, 0),
+    }]));
+    const base = summary.baseline;
+    console.log(`${rate}/s baseline (median of ${ROUNDS}): p50 ${base.p50} ms, p99 ${base.p99} ms, backlog at the end ${base.lastBacklog}`);
+    for (const layout of layouts.slice(1)) {
+      const ours = summary[layout];
+      console.log(`${rate}/s service ${layout} (median of ${ROUNDS}): p50 ${ours.p50} ms, p99 ${ours.p99} ms, backlog at the end ${ours.lastBacklog}, failed ${ours.failed}: p99 = ${fmt(ours.p99 / base.p99, 2)}x baseline p99, p50 = ${fmt(ours.p50 / base.p50, 2)}x (target: within 2x)`);
     }
+    results.push({ rate, runs, summary });
   }
   slack.child.kill();
   return results;
