@@ -1,5 +1,5 @@
 import { Controller, Get, HttpCode, NotFoundException, Param, Post, Query, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ListEventsQuery } from './dto/list-events.query';
 import { AdminTokenGuard } from './admin-token.guard';
 import { EventRecordStore } from './event-record.store';
@@ -32,6 +32,7 @@ export class EventsController {
   @Post(':eventId/replay')
   @HttpCode(202)
   @ApiOperation({ summary: 'Evaluate the stored event again against the current rules and dispatch' })
+  @ApiResponse({ status: 202, description: '{"eventId": "evt_…", "replay": 1, "matchedRules": ["…"], "actions": 1}: the actions are queued' })
   replay(@Param('eventId') eventId: string) {
     return this.replays.replay(eventId);
   }
