@@ -43,7 +43,8 @@ async function run() {
     }
   } finally {
     await Promise.all([service.stop(), bare.stop(), bareAdd.stop()]);
-    await removeKeys(prefix);
+    // The bare + add server's jobs live under their own prefix (`<prefix>-bare:`), never consumed.
+    await Promise.all([removeKeys(prefix), removeKeys(`${prefix}-bare`)]);
   }
   const avg = (pick) => rounds.reduce((sum, round) => sum + pick(round), 0) / rounds.length;
   const result = {
