@@ -30,7 +30,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
       const body = typeof response === 'string' ? { statusCode: exception.getStatus(), message: response } : response;
       return { status: exception.getStatus(), body };
     }
-    if (exception instanceof QueueUnavailableError) {
+    if (exception instanceof QueueUnavailableError || isRedisUnavailable(exception)) {
       return answer(HttpStatus.SERVICE_UNAVAILABLE, 'Service Unavailable', 'Redis is unreachable; retry later');
     }
     const fastify = exception as FastifyError;
@@ -40,6 +40,14 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
     return answer(HttpStatus.INTERNAL_SERVER_ERROR, 'Internal Server Error', 'internal error');
   }
+}
+
+// What ioredis throws on the fail-fast connection while Redis is down: no connection, offline queue
+// off, a command that timed out, or retries used up. Admin routes read Redis directly.
+const REDIS_DOWN = /Stream isn't writeable|Connection is closed|Command timed out|ECONNREFUSED|ETIMEDOUT/;
+
+function isRedisUnavailable(exception: unknown): boolean {
+  return exception instanceof Error && (exception.name === 'MaxRetriesPerRequestError' || REDIS_DOWN.test(exception.message));
 }
 
 function answer(statusCode: number, error: string, message: string) {
