@@ -24,6 +24,8 @@ return slot`);
 const BLOCK_MS = 20;
 
 interface LocalSlots {
+  /** The target's sequence in Redis (the target URL hashed: it may hold a secret). */
+  key: string;
   /** Reserved send times not handed out yet, ascending. */
   slots: number[];
   /** The reservation in flight: concurrent callers wait for it rather than each reserve a block. */
@@ -41,6 +43,7 @@ interface LocalSlots {
  */
 @Injectable()
 export class TargetPacer {
+  /** Per target URL: hashed once, not on every send. */
   private readonly local = new Map<string, LocalSlots>();
 
   constructor(
@@ -50,23 +53,26 @@ export class TargetPacer {
 
   /** The time (ms) at which this send may go out; now or later. */
   async reserve(target: string, perSecond: number): Promise<number> {
-    const key = `${this.config.queuePrefix}:pace:${createHash('sha256').update(target).digest('hex').slice(0, 24)}`;
     const interval = Math.ceil(1000 / perSecond);
-    let state = this.local.get(key);
-    if (!state) this.local.set(key, (state = { slots: [] }));
+    let state = this.local.get(target);
+    if (!state) this.local.set(target, (state = { key: this.keyOf(target), slots: [] }));
     for (;;) {
       const usableFrom = Date.now() - interval;
       while (state.slots.length > 0 && state.slots[0] < usableFrom) state.slots.shift();
       const slot = state.slots.shift();
       if (slot !== undefined) return slot;
-      state.pending ??= this.reserveBlock(key, interval, state).finally(() => (state.pending = undefined));
+      state.pending ??= this.reserveBlock(interval, state).finally(() => (state.pending = undefined));
       await state.pending;
     }
   }
 
-  private async reserveBlock(key: string, interval: number, state: LocalSlots): Promise<void> {
+  private keyOf(target: string): string {
+    return `${this.config.queuePrefix}:pace:${createHash('sha256').update(target).digest('hex').slice(0, 24)}`;
+  }
+
+  private async reserveBlock(interval: number, state: LocalSlots): Promise<void> {
     const count = Math.max(1, Math.floor(BLOCK_MS / interval));
-    const first = Number(await RESERVE_SLOTS.run(this.redis, [key], [Date.now(), interval, count]));
+    const first = Number(await RESERVE_SLOTS.run(this.redis, [state.key], [Date.now(), interval, count]));
     for (let i = 0; i < count; i += 1) state.slots.push(first + i * interval);
   }
 }
