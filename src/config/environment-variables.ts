@@ -97,7 +97,7 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(60)
   EVENT_RETENTION_SECONDS?: number;
 
-  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1000)
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(10_000)
   SLACK_MAX_PER_SECOND?: number;
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(50)
