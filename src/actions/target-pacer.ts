@@ -73,7 +73,8 @@ export class TargetPacer {
       const usableFrom = Date.now() * 1000 - interval;
       while (state.slots.length > 0 && state.slots[0].at < usableFrom) state.slots.shift();
       const slot = state.slots.shift();
-      if (slot !== undefined) return slot.from / 1000;
+      // Whole ms, never early: the time may become a delayed job's timestamp.
+      if (slot !== undefined) return Math.ceil(slot.from / 1000);
       state.pending ??= this.reserveBlock(interval, state).finally(() => (state.pending = undefined));
       await state.pending;
     }
