@@ -102,7 +102,8 @@ async function run() {
     SLACK_MAX_PER_SECOND: String(2 * Math.max(...RATES)), LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
   };
   // The service as one process (ROLE=all) and as ROLE=api + ROLE=worker, as README's Operating suggests.
-  const layouts = ['baseline', 'ROLE=all', 'api+worker'];
+  // BENCH_E2E_LAYOUTS=api+worker skips ROLE=all (the baseline always runs: every figure is a ratio to it).
+  const layouts = ['baseline', ...(process.env.BENCH_E2E_LAYOUTS ?? 'ROLE=all,api+worker').split(',').filter((l) => ['ROLE=all', 'api+worker'].includes(l))];
   const results = [];
   console.log(`\n## End to end: webhook -> Slack mock at a steady rate, ${SECONDS}s each after ${WARMUP_SECONDS}s warm-up (receipt-to-delivery latency), ${ROUNDS} rounds alternating baseline and service; medians`);
   const line = (name, r) => `${name}: sent ${r.sent}, delivered ${r.delivered}, failed ${r.failed}, p50 ${r.p50} ms, p99 ${r.p99} ms, backlog each second [${r.backlog.join(' ')}]`;
