@@ -93,17 +93,20 @@ async function measureLayout(layout, rate, slack, serviceEnv) {
 }
 
 async function run() {
+  // The service as one process (ROLE=all) and as ROLE=api + ROLE=worker, as README's Operating suggests;
+  // BENCH_E2E_LAYOUTS=api+worker skips ROLE=all (the baseline always runs: every figure is a ratio to it).
+  const requested = (process.env.BENCH_E2E_LAYOUTS ?? 'ROLE=all,api+worker').split(',');
+  const unknown = requested.filter((layout) => !['ROLE=all', 'api+worker'].includes(layout));
+  if (unknown.length) throw new Error(`BENCH_E2E_LAYOUTS: unknown layout ${unknown.join(', ')} (use ROLE=all and/or api+worker)`);
+  const layouts = ['baseline', ...requested];
   const slack = { ...(await startMockSlack()), collected: [] };
   const rulesFile = writeSlackRules();
   const serviceEnv = {
     RULES_FILE: rulesFile, SLACK_WEBHOOK_URL: `http://127.0.0.1:${slack.port}/services/T/B/x`,
     // The Slack pacer runs (a reservation per block of sends) but does not bind: at a limit equal to the
     // offered rate any hiccup would leave a backlog that never drains, and the baseline has no limit.
-    SLACK_MAX_PER_SECOND: String(2 * Math.max(...RATES)), LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+    SLACK_MAX_PER_SECOND: String(Math.min(10_000, 2 * Math.max(...RATES))), LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
   };
-  // The service as one process (ROLE=all) and as ROLE=api + ROLE=worker, as README's Operating suggests.
-  // BENCH_E2E_LAYOUTS=api+worker skips ROLE=all (the baseline always runs: every figure is a ratio to it).
-  const layouts = ['baseline', ...(process.env.BENCH_E2E_LAYOUTS ?? 'ROLE=all,api+worker').split(',').filter((l) => ['ROLE=all', 'api+worker'].includes(l))];
   const results = [];
   console.log(`\n## End to end: webhook -> Slack mock at a steady rate, ${SECONDS}s each after ${WARMUP_SECONDS}s warm-up (receipt-to-delivery latency), ${ROUNDS} rounds alternating baseline and service; medians`);
   const line = (name, r) => `${name}: sent ${r.sent}, delivered ${r.delivered}, failed ${r.failed}, p50 ${r.p50} ms, p99 ${r.p99} ms, backlog each second [${r.backlog.join(' ')}]`;
