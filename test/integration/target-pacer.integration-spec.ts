@@ -21,6 +21,13 @@ function sendsPerStart(slots: number[]): Map<number, number> {
   return perStart;
 }
 
+/** Date.now() held at the current time until advanced or restored (the pacer reads time only there). */
+function frozenClock() {
+  let now = Date.now();
+  const spy = jest.spyOn(Date, 'now').mockImplementation(() => now);
+  return { advance: (ms: number) => (now += ms), restore: () => spy.mockRestore() };
+}
+
 describe('TargetPacer against the real Redis', () => {
   const prefix = uniquePrefix();
   const processes = twoProcesses(prefix);
@@ -42,7 +49,10 @@ describe('TargetPacer against the real Redis', () => {
   });
 
   it('should hold rates above 1000/s: at 2000/s a block holds 40 sends, not 20', async () => {
+    // Frozen, so no slot of a 0.5 ms interval goes stale while a busy machine waits for Redis.
+    const clock = frozenClock();
     const slots = await Promise.all(processes.flatMap(({ pacer }) => Array.from({ length: 100 }, () => pacer.reserve('https://hooks.example/faster', 2000))));
+    clock.restore();
 
     const perStart = sendsPerStart(slots);
     expect(Math.max(...perStart.values())).toBeGreaterThan(20); // 40 unless the first slots went stale waiting for Redis
@@ -52,10 +62,12 @@ describe('TargetPacer against the real Redis', () => {
 
   it('should let a send go at once while its block lasts, without waiting for its own slot', async () => {
     const { pacer, calls } = processes[0];
+    const clock = frozenClock();
     const first = await pacer.reserve('https://hooks.example/steady', 1000);
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    clock.advance(5); // a busy CI machine can sleep past the block's 20 ms: the clock is the test's
 
     const next = await pacer.reserve('https://hooks.example/steady', 1000);
+    clock.restore();
 
     expect(next).toBe(first);
     expect(calls).toHaveBeenCalledTimes(1);
