@@ -4,7 +4,8 @@
 const { spawn } = require('node:child_process');
 const path = require('node:path');
 const { Agent, request } = require('undici');
-const { startService, freePort, removeKeys, fmt, VM_SAMPLE, writeSlackRules, startMockSlack, takeLatencies } = require('./lib');
+const Redis = require('ioredis');
+const { startService, freePort, removeKeys, fmt, VM_SAMPLE, writeSlackRules, startMockSlack, takeLatencies, processCpuMs, redisCpuMs, REDIS_URL } = require('./lib');
 
 const RATES = (process.env.BENCH_RATES ?? '500,1000').split(',').map(Number);
 const SECONDS = Number(process.env.BENCH_E2E_SECONDS ?? 10);
@@ -21,7 +22,7 @@ async function startBaseline(slackPort, prefix) {
   for (let i = 0; i < 100; i += 1) {
     try { await fetch(`http://127.0.0.1:${port}/health/live`); break; } catch { await new Promise((r) => setTimeout(r, 100)); }
   }
-  return { port, stop: () => new Promise((resolve) => { child.once('exit', resolve); child.kill('SIGTERM'); }) };
+  return { port, child, stop: () => new Promise((resolve) => { child.once('exit', resolve); child.kill('SIGTERM'); }) };
 }
 
 // Long enough for steady state: the service's latencies settle only after ~3-4 s at 500/s (JIT of the
@@ -70,13 +71,26 @@ async function drive(port, rate, slack, seconds = SECONDS) {
 const ROUNDS = Number(process.env.BENCH_E2E_ROUNDS ?? 3);
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
+/**
+ * Drives the measured part and adds each process's and Redis' CPU time per event sent (µs), read
+ * around it: the figure that explains the latencies, and steadier than they are on a shared machine.
+ */
+async function measured(port, processes, rate, slack, redis) {
+  const cpuBefore = processes.map(({ child }) => processCpuMs(child.pid));
+  const redisBefore = await redisCpuMs(redis);
+  const result = await drive(port, rate, slack);
+  const perEvent = (ms) => (ms * 1000) / result.sent;
+  const cpu = Object.fromEntries(processes.map(({ name, child }, i) => [name, perEvent(processCpuMs(child.pid) - cpuBefore[i])]));
+  return { ...result, cpu, redisCpu: perEvent((await redisCpuMs(redis)) - redisBefore) };
+}
+
 /** One fresh measurement of a layout: its processes started, warmed up, driven, stopped, keys removed. */
-async function measureLayout(layout, rate, slack, serviceEnv) {
+async function measureLayout(layout, rate, slack, serviceEnv, redis) {
   if (layout === 'baseline') {
     const prefix = `bench-base-${Date.now()}`;
     const baseline = await startBaseline(slack.port, prefix);
     await drive(baseline.port, rate, slack, WARMUP_SECONDS); // JIT, connections, scripts: not measured
-    const result = await drive(baseline.port, rate, slack);
+    const result = await measured(baseline.port, [{ name: 'bare pipeline', child: baseline.child }], rate, slack, redis);
     await baseline.stop();
     await removeKeys(prefix);
     return result;
@@ -84,9 +98,9 @@ async function measureLayout(layout, rate, slack, serviceEnv) {
   const roles = layout === 'ROLE=all' ? ['all'] : ['api', 'worker'];
   const prefix = `bench-e2e-${Date.now()}`;
   const processes = [];
-  for (const role of roles) processes.push(await startService({ ...serviceEnv, ROLE: role, QUEUE_PREFIX: prefix }));
+  for (const role of roles) processes.push({ name: role, ...(await startService({ ...serviceEnv, ROLE: role, QUEUE_PREFIX: prefix })) });
   await drive(processes[0].port, rate, slack, WARMUP_SECONDS);
-  const result = await drive(processes[0].port, rate, slack);
+  const result = await measured(processes[0].port, processes, rate, slack, redis);
   for (const child of processes) await child.stop();
   await removeKeys(prefix);
   return result;
@@ -100,6 +114,7 @@ async function run() {
   if (unknown.length) throw new Error(`BENCH_E2E_LAYOUTS: unknown layout ${unknown.join(', ')} (use ROLE=all and/or api+worker)`);
   const layouts = ['baseline', ...requested];
   const slack = { ...(await startMockSlack()), collected: [] };
+  const redis = new Redis(REDIS_URL);
   const rulesFile = writeSlackRules();
   const serviceEnv = {
     RULES_FILE: rulesFile, SLACK_WEBHOOK_URL: `http://127.0.0.1:${slack.port}/services/T/B/x`,
@@ -109,12 +124,13 @@ async function run() {
   };
   const results = [];
   console.log(`\n## End to end: webhook -> Slack mock at a steady rate, ${SECONDS}s each after ${WARMUP_SECONDS}s warm-up (receipt-to-delivery latency), ${ROUNDS} rounds alternating baseline and service; medians`);
-  const line = (name, r) => `${name}: sent ${r.sent}, delivered ${r.delivered}, failed ${r.failed}, p50 ${r.p50} ms, p99 ${r.p99} ms, backlog each second [${r.backlog.join(' ')}]`;
+  const cpuLine = (r) => `CPU per event ${Object.entries(r.cpu).map(([name, us]) => `${name} ${fmt(us, 0)}`).join(' + ')} µs, Redis ${fmt(r.redisCpu, 0)} µs`;
+  const line = (name, r) => `${name}: sent ${r.sent}, delivered ${r.delivered}, failed ${r.failed}, p50 ${r.p50} ms, p99 ${r.p99} ms, backlog each second [${r.backlog.join(' ')}]; ${cpuLine(r)}`;
   for (const rate of RATES) {
     const runs = Object.fromEntries(layouts.map((layout) => [layout, []]));
     for (let round = 1; round <= ROUNDS; round += 1) {
       for (const layout of layouts) {
-        const r = await measureLayout(layout, rate, slack, serviceEnv);
+        const r = await measureLayout(layout, rate, slack, serviceEnv, redis);
         runs[layout].push(r);
         console.log(`${rate}/s round ${round} ${line(layout === 'baseline' ? 'baseline' : `service ${layout}`, r)}`);
       }
@@ -124,16 +140,19 @@ async function run() {
       p99: median(runs[layout].map((r) => r.p99)),
       lastBacklog: median(runs[layout].map((r) => r.backlog[r.backlog.length - 1] ?? 0)),
       failed: runs[layout].reduce((sum, r) => sum + r.failed, 0),
+      nodeCpu: median(runs[layout].map((r) => Object.values(r.cpu).reduce((sum, us) => sum + us, 0))),
+      redisCpu: median(runs[layout].map((r) => r.redisCpu)),
     }]));
     const base = summary.baseline;
-    console.log(`${rate}/s baseline (median of ${ROUNDS}): p50 ${base.p50} ms, p99 ${base.p99} ms, backlog at the end ${base.lastBacklog}`);
+    console.log(`${rate}/s baseline (median of ${ROUNDS}): p50 ${base.p50} ms, p99 ${base.p99} ms, backlog at the end ${base.lastBacklog}; CPU per event ${fmt(base.nodeCpu, 0)} µs in Node, ${fmt(base.redisCpu, 0)} µs in Redis`);
     for (const layout of layouts.slice(1)) {
       const ours = summary[layout];
-      console.log(`${rate}/s service ${layout} (median of ${ROUNDS}): p50 ${ours.p50} ms, p99 ${ours.p99} ms, backlog at the end ${ours.lastBacklog}, failed ${ours.failed}: p99 = ${fmt(ours.p99 / base.p99, 2)}x baseline p99, p50 = ${fmt(ours.p50 / base.p50, 2)}x (target: within 2x)`);
+      console.log(`${rate}/s service ${layout} (median of ${ROUNDS}): p50 ${ours.p50} ms, p99 ${ours.p99} ms, backlog at the end ${ours.lastBacklog}, failed ${ours.failed}: p99 = ${fmt(ours.p99 / base.p99, 2)}x baseline p99, p50 = ${fmt(ours.p50 / base.p50, 2)}x (target: within 2x); CPU per event ${fmt(ours.nodeCpu, 0)} µs in Node = ${fmt(ours.nodeCpu / base.nodeCpu, 2)}x, ${fmt(ours.redisCpu, 0)} µs in Redis = ${fmt(ours.redisCpu / base.redisCpu, 2)}x`);
     }
     results.push({ rate, runs, summary });
   }
   slack.child.kill();
+  redis.disconnect();
   return results;
 }
 

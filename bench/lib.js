@@ -73,6 +73,26 @@ async function removeKeys(prefix) {
 
 const fmt = (n, digits = 1) => Number(n).toFixed(digits);
 
+let clockTicks;
+/** CPU time (user + system, ms) a process has used so far, from /proc; undefined where there is no /proc. */
+function processCpuMs(pid) {
+  try {
+    clockTicks ??= Number(require('node:child_process').execFileSync('getconf', ['CLK_TCK']).toString()) || 100;
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const fields = require('node:fs').readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU time (ms) the Redis server has used so far, from INFO. */
+async function redisCpuMs(redis) {
+  const info = await redis.info('cpu');
+  const field = (name) => Number(info.match(new RegExp(`^${name}:([0-9.]+)`, 'm'))?.[1] ?? NaN);
+  return (field('used_cpu_sys') + field('used_cpu_user')) * 1000;
+}
+
 /** The vm sample changelog event: every copy is a new change once trigger.at or the entity differs. */
 const VM_SAMPLE = JSON.parse(require('node:fs').readFileSync(path.join(ROOT, '../shared/port-samples/kafka-changelog-entity-update-vm-free_storage.json'), 'utf8'));
 
@@ -107,4 +127,4 @@ function takeLatencies(slack) {
   });
 }
 
-module.exports = { ROOT, REDIS_URL, VM_SAMPLE, freePort, startService, startBare, removeKeys, fmt, writeSlackRules, startMockSlack, takeLatencies };
+module.exports = { ROOT, REDIS_URL, VM_SAMPLE, freePort, startService, startBare, removeKeys, fmt, processCpuMs, redisCpuMs, writeSlackRules, startMockSlack, takeLatencies };
