@@ -1,17 +1,25 @@
 import { NestFactory } from '@nestjs/core';
+import { randomUUID } from 'node:crypto';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
 import { mountBullBoard } from './ops/bull-board';
 import { setupOpenApi } from './ops/openapi';
+import { registerRequestLog } from './ops/request-log.hook';
 import { registerWebhookMetrics } from './ops/webhook-metrics.hook';
 import { coalesceRedisWrites } from './queue/redis-write-coalescing';
 
 /** Builds the Nest app on Fastify without listening, so tests can `inject()` into the same app main.ts runs. */
 export async function createApp(config: AppConfig, options: { bufferLogs?: boolean } = {}): Promise<NestFastifyApplication> {
   coalesceRedisWrites();
-  const adapter = new FastifyAdapter({ bodyLimit: config.http.bodyLimitBytes, return503OnClosing: true });
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.http.bodyLimitBytes,
+    return503OnClosing: true,
+    // Request ids in log lines: the caller's x-request-id, or a fresh UUID.
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+  });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config), adapter, {
     rawBody: true,
     bufferLogs: options.bufferLogs ?? true,
@@ -20,6 +28,7 @@ export async function createApp(config: AppConfig, options: { bufferLogs?: boole
   app.useLogger(app.get(Logger));
   // Port sends JSON only: anything else is 415, not a string body that fails validation.
   app.getHttpAdapter().getInstance().removeContentTypeParser('text/plain');
+  registerRequestLog(app);
   if (config.runsApi) {
     setupOpenApi(app);
     registerWebhookMetrics(app);

@@ -1,6 +1,3 @@
-import { RequestMethod } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
 import type { Params } from 'nestjs-pino';
 import pino, { type DestinationStream } from 'pino';
 import { AppConfig } from '../config/app-config';
@@ -24,19 +21,14 @@ export const REDACTED_PATHS = [
 
 export function loggerOptions(config: AppConfig): Params {
   return {
-    // Probes and scrapes would drown the log. The webhook skips the per-request middleware too: it
-    // cost a quarter of ingest throughput; its outcomes are logged with the event id by the intake
-    // service (debug: accepted; info: duplicate) and by the exception filter (warn: refused).
-    exclude: [{ method: RequestMethod.GET, path: 'health/*path' }, { method: RequestMethod.GET, path: 'metrics' }, { method: RequestMethod.POST, path: 'webhooks/port' }],
-    assignResponse: true,
+    // No route runs nestjs-pino's request middleware: it runs each request inside an AsyncLocalStorage,
+    // and on Node 20 and 22 the first such request turns on async hooks for the rest of the process,
+    // so that every promise afterwards pays for an init hook. Requests are logged by a Fastify hook
+    // instead (ops/request-log.hook.ts); app logs still go through this logger.
+    forRoutes: [],
     pinoHttp: [{
       level: config.logLevel,
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-      genReqId: (req: IncomingMessage) => (req.headers['x-request-id'] as string | undefined) ?? randomUUID(),
-      // Request lines keep method, url and id only: bodies and most headers stay out of logs.
-      serializers: {
-        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
-      },
     }, stdoutDestination()],
   };
 }
