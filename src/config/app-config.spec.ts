@@ -15,6 +15,7 @@ describe('buildAppConfig', () => {
       webhookSignature: 'off',
       httpActionAllowedHosts: [],
       logLevel: 'info',
+      workerConcurrency: 32,
     });
   });
 
@@ -25,9 +26,10 @@ describe('buildAppConfig', () => {
   });
 
   it('should read lists and numbers', () => {
-    const config = buildAppConfig({ PORT: '8080', HTTP_ACTION_ALLOWED_HOSTS: ' Scaler.internal, 10.0.0.5:8443 ,', ROLE: 'worker' });
+    const config = buildAppConfig({ PORT: '8080', HTTP_ACTION_ALLOWED_HOSTS: ' Scaler.internal, 10.0.0.5:8443 ,', ROLE: 'worker', WORKER_CONCURRENCY: '200' });
 
     expect(config.http.port).toBe(8080);
+    expect(config.workerConcurrency).toBe(200);
     expect(config.httpActionAllowedHosts).toEqual(['scaler.internal', '10.0.0.5:8443']);
     expect(config.runsApi).toBe(false);
     expect(config.runsWorkers).toBe(true);
@@ -52,6 +54,8 @@ describe('buildAppConfig', () => {
     ['QUEUE_PREFIX', { QUEUE_PREFIX: 'has space' }],
     ['LOG_LEVEL', { LOG_LEVEL: 'loud' }],
     ['KAFKA_SESSION_TIMEOUT_MS', { KAFKA_SESSION_TIMEOUT_MS: '1000' }],
+    ['WORKER_CONCURRENCY', { WORKER_CONCURRENCY: '0' }],
+    ['WORKER_CONCURRENCY', { WORKER_CONCURRENCY: 'lots' }],
   ])('should refuse a bad %s with one message naming it', (name, env) => {
     let error: unknown;
     try {

@@ -29,6 +29,8 @@ export class AppConfig {
   slackMaxPerSecond: number;
   /** Tries per action (first send included) and the first retry delay; later delays double. */
   actionRetry: { attempts: number; baseDelayMs: number };
+  /** Actions one worker process runs at once (each waits on its target for up to its timeout). */
+  workerConcurrency: number;
   /** Values for `${NAME}` in the rules file (the process environment at boot). */
   ruleVariables: Readonly<Record<string, string | undefined>>;
 
@@ -67,6 +69,7 @@ export function buildAppConfig(env: Record<string, string | undefined>): AppConf
     eventRetentionSeconds: vars.EVENT_RETENTION_SECONDS ?? 7 * 86_400,
     slackMaxPerSecond: vars.SLACK_MAX_PER_SECOND ?? 1,
     actionRetry: { attempts: vars.ACTION_ATTEMPTS ?? 8, baseDelayMs: vars.ACTION_RETRY_BASE_MS ?? 2_000 },
+    workerConcurrency: vars.WORKER_CONCURRENCY ?? 32,
     ruleVariables: Object.freeze({ ...env }),
   });
 }

@@ -103,6 +103,9 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(50)
   ACTION_ATTEMPTS?: number;
 
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1_000)
+  WORKER_CONCURRENCY?: number;
+
   @IsOptional() @Transform(toInt) @IsInt() @Min(10) @Max(600_000)
   ACTION_RETRY_BASE_MS?: number;
 }

@@ -1,11 +1,12 @@
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
-import { Logger } from '@nestjs/common';
+import { Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { DelayedError, Job, UnrecoverableError } from 'bullmq';
 import type Redis from 'ioredis';
 import { actionBackoff } from '../actions/action-backoff';
 import { DispatchResult } from '../actions/action-dispatcher';
 import { ActionRunnerService } from '../actions/action-runner.service';
 import { SlackPacingService } from '../actions/slack/slack-pacing.service';
+import { AppConfig } from '../config/app-config';
 import { DispatchActionJob } from './job-types';
 import { JobName, QueueName } from './queue-names';
 
@@ -13,16 +14,22 @@ const IN_PROCESS_WAIT_MS = 250;
 
 type PacedJob = DispatchActionJob & { slot?: { at: number; attempt: number } };
 
-/** Consumes action jobs; Slack sends are paced per webhook before they run. */
+/** Consumes action jobs, WORKER_CONCURRENCY at once; Slack sends are paced per webhook before they run. */
 @Processor(QueueName.Actions, { concurrency: 32, settings: { backoffStrategy: actionBackoff } })
-export class ActionProcessor extends WorkerHost {
+export class ActionProcessor extends WorkerHost implements OnApplicationBootstrap {
   private readonly logger = new Logger(ActionProcessor.name);
 
   constructor(
     private readonly runner: ActionRunnerService,
     private readonly pacing: SlackPacingService,
+    private readonly config: AppConfig,
   ) {
     super();
+  }
+
+  /** The decorator's options are fixed at compile time; BullMQ's worker reads its concurrency on every fetch. */
+  onApplicationBootstrap(): void {
+    this.worker.concurrency = this.config.workerConcurrency;
   }
 
   async process(job: Job<PacedJob>, token?: string): Promise<DispatchResult> {
