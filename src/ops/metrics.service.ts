@@ -36,6 +36,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly actionsPutBack = new Counter({
+    name: 'reactor_actions_put_back_total',
+    help: "Actions put back in the queue, no attempt used, because calls to their target already held three quarters of a worker's slots (a slow or hanging target)",
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
+
   readonly ingestDuration = new Histogram({
     name: 'reactor_ingest_duration_seconds',
     help: 'Time from a webhook arriving to its 202 (verify, validate, dedupe, durable enqueue)',

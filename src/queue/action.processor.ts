@@ -6,25 +6,36 @@ import { actionBackoff } from '../actions/action-backoff';
 import { DispatchResult } from '../actions/action-dispatcher';
 import { ActionRunnerService } from '../actions/action-runner.service';
 import { SlackPacingService } from '../actions/slack/slack-pacing.service';
+import { actionTarget, TargetBulkhead } from '../actions/target-bulkhead';
 import { AppConfig } from '../config/app-config';
+import { MetricsService } from '../ops/metrics.service';
 import { DispatchActionJob } from './job-types';
 import { JobName, QueueName } from './queue-names';
 
 const IN_PROCESS_WAIT_MS = 250;
+const CROWDED_MAX_DELAY_MS = 30_000;
 
-type PacedJob = DispatchActionJob & { slot?: { at: number; attempt: number } };
+/** `slot`: a Slack send time reserved before a delay; `crowded`: times put back because its target had its share of slots. */
+type PacedJob = DispatchActionJob & { slot?: { at: number; attempt: number }; crowded?: number };
 
-/** Consumes action jobs, WORKER_CONCURRENCY at once; Slack sends are paced per webhook before they run. */
+/**
+ * Consumes action jobs, WORKER_CONCURRENCY at once. A job whose target already holds its share of
+ * the slots (see TargetBulkhead) goes back to the queue for a while, without using an attempt; Slack
+ * sends are paced per webhook before they run.
+ */
 @Processor(QueueName.Actions, { concurrency: 32, settings: { backoffStrategy: actionBackoff } })
 export class ActionProcessor extends WorkerHost implements OnApplicationBootstrap {
   private readonly logger = new Logger(ActionProcessor.name);
+  private readonly bulkhead: TargetBulkhead;
 
   constructor(
     private readonly runner: ActionRunnerService,
     private readonly pacing: SlackPacingService,
     private readonly config: AppConfig,
+    private readonly metrics: MetricsService,
   ) {
     super();
+    this.bulkhead = new TargetBulkhead(config.workerConcurrency);
   }
 
   /** The decorator's options are fixed at compile time; BullMQ's worker reads its concurrency on every fetch. */
@@ -35,11 +46,32 @@ export class ActionProcessor extends WorkerHost implements OnApplicationBootstra
   async process(job: Job<PacedJob>, token?: string): Promise<DispatchResult> {
     switch (job.name) {
       case JobName.DispatchAction:
-        await this.waitForSlot(job, token);
-        return this.runner.run(job.data, { number: job.attemptsMade + 1, max: job.opts.attempts ?? 1, queuedAt: job.timestamp }, await this.connection());
+        return this.dispatch(job, token);
       default:
         throw new UnrecoverableError(`actions queue has no handler for job "${job.name}"`);
     }
+  }
+
+  private async dispatch(job: Job<PacedJob>, token?: string): Promise<DispatchResult> {
+    const target = actionTarget(job.data.action, this.config.slack.defaultWebhookUrl);
+    if (!this.bulkhead.tryEnter(target)) return this.putBack(job, target, token);
+    try {
+      await this.waitForSlot(job, token);
+      return await this.runner.run(job.data, { number: job.attemptsMade + 1, max: job.opts.attempts ?? 1, queuedAt: job.timestamp }, await this.connection());
+    } finally {
+      this.bulkhead.leave(target);
+    }
+  }
+
+  /** Waits 0.5-1 s, then twice as long each time (up to 15-30 s), so a long-hanging target's backlog is not churned. */
+  private async putBack(job: Job<PacedJob>, target: string, token?: string): Promise<never> {
+    const crowded = (job.data.crowded ?? 0) + 1;
+    this.metrics.actionsPutBack.inc({ type: job.data.action.type });
+    const delay = Math.min(CROWDED_MAX_DELAY_MS, 1000 * 2 ** (crowded - 1)) * (0.5 + Math.random() / 2);
+    this.logger.debug({ eventId: job.data.eventId, ruleId: job.data.ruleId, target: target.split(' ')[0] }, `target busy (${this.bulkhead.perTarget} calls waiting on it): action put back for ${Math.round(delay)} ms`);
+    await job.updateData({ ...job.data, crowded });
+    await job.moveToDelayed(Date.now() + delay, token);
+    throw new DelayedError();
   }
 
   /** The worker's own connection, on which BullMQ finishes the job (see ActionRunnerService). */
