@@ -12,15 +12,28 @@ describe(TargetBulkhead.name, () => {
     expect(new TargetBulkhead(concurrency).perTarget).toBe(perTarget);
   });
 
-  it('should refuse a target at its share, keep serving others, and take it again once a call leaves', () => {
+  it('should hold a slow target to its share, keep serving others, and take it again once a call leaves', () => {
     const sut = new TargetBulkhead(4);
+    const first = sut.enter('http a', 0)!;
+    sut.enter('http a', 10);
+    sut.enter('http a', 20);
 
-    expect([1, 2, 3].map(() => sut.tryEnter('http a'))).toEqual([true, true, true]);
-    expect(sut.tryEnter('http a')).toBe(false);
-    expect(sut.tryEnter('http b')).toBe(true);
-    sut.leave('http a');
-    expect(sut.tryEnter('http a')).toBe(true);
-    expect(sut.tryEnter('http a')).toBe(false);
+    expect(sut.enter('http a', 999)).toBeDefined(); // the oldest call is not slow yet: a busy worker, not a slow target
+    expect(sut.enter('http a', 1_000)).toBeUndefined();
+    expect(sut.enter('http b', 1_000)).toBeDefined();
+    sut.leave(first);
+    expect(sut.enter('http a', 1_009)).toBeDefined(); // the oldest now started at 10
+    expect(sut.enter('http a', 1_010)).toBeUndefined();
+  });
+
+  it('should forget a target once its last call leaves, and ignore a ticket it does not hold', () => {
+    const sut = new TargetBulkhead(1);
+    const ticket = sut.enter('port', 0)!;
+
+    expect(sut.enter('port', 5_000)).toBeUndefined();
+    sut.leave(ticket);
+    sut.leave(ticket);
+    expect(sut.enter('port', 5_000)).toBeDefined();
   });
 });
 

@@ -38,7 +38,7 @@ export class MetricsService {
 
   readonly actionsPutBack = new Counter({
     name: 'reactor_actions_put_back_total',
-    help: "Actions put back in the queue, no attempt used, because calls to their target already held three quarters of a worker's slots (a slow or hanging target)",
+    help: "Actions put back in the queue, no attempt used, because their target was slow and its calls already held three quarters of a worker's slots",
     labelNames: ['type'] as const,
     registers: [this.registry],
   });

@@ -19,9 +19,9 @@ const CROWDED_MAX_DELAY_MS = 30_000;
 type PacedJob = DispatchActionJob & { slot?: { at: number; attempt: number }; crowded?: number };
 
 /**
- * Consumes action jobs, WORKER_CONCURRENCY at once. A job whose target already holds its share of
- * the slots (see TargetBulkhead) goes back to the queue for a while, without using an attempt; Slack
- * sends are paced per webhook before they run.
+ * Consumes action jobs, WORKER_CONCURRENCY at once. Slack sends are paced per webhook before they
+ * run. A job whose target is slow and already holds its share of the slots (see TargetBulkhead) goes
+ * back to the queue for a while, without using an attempt.
  */
 @Processor(QueueName.Actions, { concurrency: 32, settings: { backoffStrategy: actionBackoff } })
 export class ActionProcessor extends WorkerHost implements OnApplicationBootstrap {
@@ -52,14 +52,16 @@ export class ActionProcessor extends WorkerHost implements OnApplicationBootstra
     }
   }
 
+  /** Paced first (a wait for a Slack slot is not a call to the target), then counted while it calls. */
   private async dispatch(job: Job<PacedJob>, token?: string): Promise<DispatchResult> {
+    await this.waitForSlot(job, token);
     const target = actionTarget(job.data.action, this.config.slack.defaultWebhookUrl);
-    if (!this.bulkhead.tryEnter(target)) return this.putBack(job, target, token);
+    const ticket = this.bulkhead.enter(target);
+    if (!ticket) return this.putBack(job, target, token);
     try {
-      await this.waitForSlot(job, token);
       return await this.runner.run(job.data, { number: job.attemptsMade + 1, max: job.opts.attempts ?? 1, queuedAt: job.timestamp }, await this.connection());
     } finally {
-      this.bulkhead.leave(target);
+      this.bulkhead.leave(ticket);
     }
   }
 
@@ -68,7 +70,7 @@ export class ActionProcessor extends WorkerHost implements OnApplicationBootstra
     const crowded = (job.data.crowded ?? 0) + 1;
     this.metrics.actionsPutBack.inc({ type: job.data.action.type });
     const delay = Math.min(CROWDED_MAX_DELAY_MS, 1000 * 2 ** (crowded - 1)) * (0.5 + Math.random() / 2);
-    this.logger.debug({ eventId: job.data.eventId, ruleId: job.data.ruleId, target: target.split(' ')[0] }, `target busy (${this.bulkhead.perTarget} calls waiting on it): action put back for ${Math.round(delay)} ms`);
+    this.logger.debug({ eventId: job.data.eventId, ruleId: job.data.ruleId, target: target.split(' ')[0] }, `target slow (${this.bulkhead.perTarget} calls waiting on it): action put back for ${Math.round(delay)} ms`);
     await job.updateData({ ...job.data, crowded });
     await job.moveToDelayed(Date.now() + delay, token);
     throw new DelayedError();

@@ -30,11 +30,12 @@ rules:
   };
 }
 
+let scalerEvents = 0;
 /** `count` scaler-bound events (memoryUtil changes), each distinct. */
 async function sendScalerEvents(t: TestApp, count: number): Promise<void> {
-  const started = Date.now();
   for (let i = 0; i < count; i += 1) {
-    const response = await t.app.inject({ method: 'POST', url: '/webhooks/port', payload: deploymentUpdate({ memoryUtil: 50 + i }, new Date(started + i).toISOString()) });
+    scalerEvents += 1;
+    const response = await t.app.inject({ method: 'POST', url: '/webhooks/port', payload: deploymentUpdate({ memoryUtil: 50 + scalerEvents }, new Date(Date.UTC(2026, 0, 1) + scalerEvents).toISOString()) });
     expect(response.statusCode).toBe(202);
   }
 }
@@ -78,19 +79,23 @@ describe('WORKER_CONCURRENCY: how many actions a worker runs at once', () => {
   });
 });
 
-describe('one hanging target takes at most three quarters of a worker (WORKER_CONCURRENCY=8: 6 calls)', () => {
+describe('a hanging target takes at most three quarters of a worker once it is slow (WORKER_CONCURRENCY=8: 6 calls)', () => {
   jest.setTimeout(30_000);
-  const ctx = withWorker(8, 2000);
+  const ctx = withWorker(8, 4000);
 
   it('should keep sending Slack messages while the scaler hangs, then run the put-back calls without using an attempt', async () => {
     const { t, slack, scaler } = ctx;
-    await sendScalerEvents(t, 12);
-    await waitFor(async () => scaler.requests.length >= 6, 5_000, '6 scaler calls in flight');
+    await sendScalerEvents(t, 4);
+    await waitFor(async () => scaler.requests.length >= 4, 5_000, '4 scaler calls in flight');
+    // The scaler counts as slow once a call to it has waited 1 s; until then it may take every slot.
+    const firstCall = scaler.requests[0].at;
+    await waitFor(async () => Date.now() >= firstCall + 1_000, 5_000, 'the first call to be 1 s old');
+    await sendScalerEvents(t, 8);
     await sendSlackEvent(t);
     await waitFor(async () => slack.requests.length > 0, 5_000, 'the Slack message');
 
-    // Sent before the first hanging call timed out (2 s), with only 6 calls on the scaler until then.
-    const firstTimeout = scaler.requests[0].at + 2_000;
+    // Sent before the first hanging call timed out (4 s), with only 6 calls on the scaler until then.
+    const firstTimeout = firstCall + 4_000;
     expect(slack.requests[0].at).toBeLessThan(firstTimeout);
     expect(scaler.requests.filter((request) => request.at < firstTimeout)).toHaveLength(6);
 
