@@ -71,7 +71,9 @@ export class ActionProcessor extends WorkerHost implements OnApplicationBootstra
     this.metrics.actionsPutBack.inc({ type: job.data.action.type });
     const delay = Math.min(CROWDED_MAX_DELAY_MS, 1000 * 2 ** (crowded - 1)) * (0.5 + Math.random() / 2);
     this.logger.debug({ eventId: job.data.eventId, ruleId: job.data.ruleId, target: target.split(' ')[0] }, `target slow (${this.bulkhead.perTarget} calls waiting on it): action put back for ${Math.round(delay)} ms`);
-    await job.updateData({ ...job.data, crowded });
+    // A Slack send slot reserved before is spent: when the job comes back, it reserves a new one.
+    const { slot: _spent, ...data } = job.data;
+    await job.updateData({ ...data, crowded });
     await job.moveToDelayed(Date.now() + delay, token);
     throw new DelayedError();
   }
