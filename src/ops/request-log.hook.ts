@@ -6,9 +6,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
  * Requests not logged here: the webhook (the intake logs each event with its id, the exception filter
  * each refusal), probes and scrapes (they would drown the log).
  */
-function quiet(method: string, path: string): boolean {
-  if (method === 'POST') return path === '/webhooks/port';
-  return method === 'GET' && (path === '/metrics' || path.startsWith('/health/'));
+function quiet(method: string, route: string | undefined): boolean {
+  if (route === undefined) return false; // no route matched: a 404 is worth a line
+  if (method === 'POST') return route === '/webhooks/port';
+  return method === 'GET' && (route === '/metrics' || route.startsWith('/health/'));
 }
 
 /**
@@ -21,7 +22,8 @@ function quiet(method: string, path: string): boolean {
 export function registerRequestLog(app: NestFastifyApplication): void {
   const logger = new Logger('HTTP');
   app.getHttpAdapter().getInstance().addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
-    if (quiet(request.method, request.url.split('?')[0])) return;
+    // The matched route's pattern: no query string to cut off on every webhook.
+    if (quiet(request.method, request.routeOptions.url)) return;
     const line = {
       req: { id: request.id, method: request.method, url: request.url },
       res: { statusCode: reply.statusCode },

@@ -73,8 +73,13 @@ export class ActionProcessor extends WorkerHost implements OnApplicationBootstra
     this.logger.debug({ eventId: job.data.eventId, ruleId: job.data.ruleId, target: target.split(' ')[0] }, `target slow (${this.bulkhead.perTarget} calls waiting on it): action put back for ${Math.round(delay)} ms`);
     // A Slack send slot reserved before is spent: when the job comes back, it reserves a new one.
     const { slot: _spent, ...data } = job.data;
-    await job.updateData({ ...data, crowded });
-    await job.moveToDelayed(Date.now() + delay, token);
+    return this.delay(job, { ...data, crowded }, Date.now() + delay, token);
+  }
+
+  /** Back to the queue until `at` with `data` kept on the job; no attempt is used. */
+  private async delay(job: Job<PacedJob>, data: PacedJob, at: number, token?: string): Promise<never> {
+    await job.updateData(data);
+    await job.moveToDelayed(at, token);
     throw new DelayedError();
   }
 
@@ -94,9 +99,7 @@ export class ActionProcessor extends WorkerHost implements OnApplicationBootstra
     if (at === undefined || at <= Date.now()) return;
     const wait = at - Date.now();
     if (wait <= IN_PROCESS_WAIT_MS) return new Promise((resolve) => setTimeout(resolve, wait));
-    await job.updateData({ ...job.data, slot: { at, attempt: job.attemptsMade } });
-    await job.moveToDelayed(at, token);
-    throw new DelayedError();
+    await this.delay(job, { ...job.data, slot: { at, attempt: job.attemptsMade } }, at, token);
   }
 
   /** Without a listener a Redis error on the worker would be thrown as an unhandled 'error' event. */
