@@ -3,6 +3,9 @@ import { Logger } from 'nestjs-pino';
 import { createApp } from './bootstrap';
 import { AppConfig, buildAppConfig } from './config/app-config';
 import { loadDotEnv } from './config/dotenv';
+import { MetricsService } from './ops/metrics.service';
+import { serveApiProcess } from './process/worker-child';
+import { WORKER_CHILD_FLAG, WorkerProcess } from './process/worker-process';
 import { SourcesService } from './sources/sources.service';
 
 const SHUTDOWN_GRACE_MS = 30_000;
@@ -10,31 +13,76 @@ const SHUTDOWN_GRACE_MS = 30_000;
 async function main(): Promise<void> {
   loadDotEnv();
   const config = buildAppConfig(process.env);
-  const app = await createApp(config);
-  handleSignals(app);
+  if (process.argv.includes(WORKER_CHILD_FLAG) && process.send) return runWorkerProcess(config.withRole('worker'));
+  // ROLE=all: webhooks here, actions in a process of their own (WORKER_PROCESS=inline keeps both here).
+  const split = config.role === 'all' && config.workerProcess === 'child';
+  const app = await createApp(split ? config.withRole('api') : config);
+  let workers: WorkerProcess | undefined;
+  if (split) {
+    await app.init(); // a bad rules file is reported once, by this process, before any fork
+    workers = await WorkerProcess.start(__filename).catch(async (error: unknown) => {
+      await app.close();
+      throw error;
+    });
+    const started = workers;
+    app.get(MetricsService).addProcess(() => started.metrics());
+  }
+  const stop = handleSignals(app, workers);
+  // Without its workers the service would take webhooks that no one acts on: stop, and let the supervisor restart it.
+  workers?.onUnexpectedExit((description) => {
+    app.get(Logger).error(`${description}: stopping`, 'Main');
+    void stop('worker process gone', 1);
+  });
   await app.listen(config.http.port, config.http.host);
   if (config.runsApi) await app.get(SourcesService).startAll();
-  app.get(Logger).log(`listening on ${config.http.host}:${config.http.port} (role ${config.role}, queue prefix ${config.queuePrefix})`, 'Main');
+  const roleLine = workers ? `role all, workers in process ${workers.pid}` : `role ${config.role}`;
+  app.get(Logger).log(`listening on ${config.http.host}:${config.http.port} (${roleLine}, queue prefix ${config.queuePrefix})`, 'Main');
+}
+
+/** ROLE=all's worker process: the workers only, no HTTP; the api process that forked it starts and stops it. */
+async function runWorkerProcess(config: AppConfig): Promise<void> {
+  const app = await createApp(config);
+  await app.init();
+  app.flushLogs(); // listen() would; until then Nest keeps every line in memory
+  const stop = once(async (reason: string) => {
+    setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS).unref();
+    app.get(Logger).log(`${reason}: finishing active jobs`, 'Main');
+    await app.close();
+    process.exit(0);
+  });
+  process.once('SIGTERM', (signal) => void stop(signal));
+  process.once('SIGINT', (signal) => void stop(signal));
+  serveApiProcess(app, (reason) => void stop(reason));
+  app.get(Logger).log(`workers running (worker process of the api process ${process.ppid}, queue prefix ${config.queuePrefix})`, 'Main');
 }
 
 /**
- * Stop taking webhooks first (in-flight requests finish), then close sources, queues and workers
- * (workers finish their active jobs); Nest's own hooks would close the workers before the HTTP server.
+ * Stop taking webhooks first (in-flight requests finish), then close sources, the worker process,
+ * queues and workers (workers finish their active jobs); Nest's own hooks would close the workers
+ * before the HTTP server. Returns the shutdown, which runs once whoever asks.
  */
-function handleSignals(app: NestFastifyApplication): void {
-  const stop = async (signal: string) => {
+function handleSignals(app: NestFastifyApplication, workers?: WorkerProcess): (reason: string, code?: number) => Promise<void> {
+  const stop = once<[reason: string, code?: number]>(async (reason, code = 0) => {
     setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS).unref();
     const logger = app.get(Logger);
-    logger.log(`${signal}: shutting down: no new webhooks`, 'Main');
+    logger.log(`${reason}: shutting down: no new webhooks`, 'Main');
     await closeHttpServer(app);
     if (app.get(AppConfig).runsApi) await app.get(SourcesService).stopAll();
     logger.log('HTTP server and sources closed; finishing active jobs', 'Main');
+    await workers?.stop();
     await app.close();
     logger.log('stopped', 'Main');
-    process.exit(0);
-  };
+    process.exit(code);
+  });
   process.once('SIGTERM', (signal) => void stop(signal));
   process.once('SIGINT', (signal) => void stop(signal));
+  return stop;
+}
+
+/** `run` the first time only; later calls get the first call's promise. */
+function once<A extends unknown[]>(run: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  let running: Promise<void> | undefined;
+  return (...args: A) => (running ??= run(...args));
 }
 
 /**

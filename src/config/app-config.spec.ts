@@ -16,7 +16,18 @@ describe('buildAppConfig', () => {
       httpActionAllowedHosts: [],
       logLevel: 'info',
       workerConcurrency: 32,
+      workerProcess: 'child',
     });
+  });
+
+  it('should give each part of ROLE=all the same settings under its own role', () => {
+    const config = buildAppConfig({ WORKER_PROCESS: 'child', WORKER_CONCURRENCY: '7' });
+    const api = config.withRole('api');
+    const worker = config.withRole('worker');
+
+    expect([api.runsApi, api.runsWorkers, worker.runsApi, worker.runsWorkers]).toEqual([true, false, false, true]);
+    expect(worker).toMatchObject({ workerConcurrency: 7, workerProcess: 'child', queuePrefix: 'reactor' });
+    expect(config.role).toBe('all');
   });
 
   it('should require signatures by default once the client secret is set, and treat blank values as unset', () => {
@@ -56,6 +67,7 @@ describe('buildAppConfig', () => {
     ['KAFKA_SESSION_TIMEOUT_MS', { KAFKA_SESSION_TIMEOUT_MS: '1000' }],
     ['WORKER_CONCURRENCY', { WORKER_CONCURRENCY: '0' }],
     ['WORKER_CONCURRENCY', { WORKER_CONCURRENCY: 'lots' }],
+    ['WORKER_PROCESS', { WORKER_PROCESS: 'thread' }],
   ])('should refuse a bad %s with one message naming it', (name, env) => {
     let error: unknown;
     try {

@@ -9,6 +9,8 @@ export class AppConfig {
   redis: { url: string };
   queuePrefix: string;
   role: Role;
+  /** ROLE=all: `child` runs the workers in a process of their own (a second event loop), `inline` in this one. */
+  workerProcess: 'child' | 'inline';
   rulesFile: string;
   port: { clientId?: string; clientSecret?: string; apiUrl: string };
   webhookSignature: 'required' | 'off';
@@ -41,6 +43,11 @@ export class AppConfig {
   get runsWorkers(): boolean {
     return this.role !== 'api';
   }
+
+  /** The same settings for one part of ROLE=all: its api process or its worker process. */
+  withRole(role: Role): AppConfig {
+    return Object.assign(new AppConfig(), this, { role });
+  }
 }
 
 export function buildAppConfig(env: Record<string, string | undefined>): AppConfig {
@@ -50,6 +57,7 @@ export function buildAppConfig(env: Record<string, string | undefined>): AppConf
     redis: { url: vars.REDIS_URL ?? 'redis://127.0.0.1:6379' },
     queuePrefix: vars.QUEUE_PREFIX ?? 'reactor',
     role: vars.ROLE ?? 'all',
+    workerProcess: vars.WORKER_PROCESS ?? 'child',
     rulesFile: vars.RULES_FILE ?? './rules.yaml',
     port: {
       clientId: vars.PORT_CLIENT_ID,

@@ -22,6 +22,9 @@ export class EnvironmentVariables {
   @IsOptional() @IsIn(['api', 'worker', 'all'])
   ROLE?: 'api' | 'worker' | 'all';
 
+  @IsOptional() @IsIn(['child', 'inline'])
+  WORKER_PROCESS?: 'child' | 'inline';
+
   @IsOptional() @IsString() @MinLength(1)
   RULES_FILE?: string;
 

@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { AggregatorRegistry, collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+
+type MetricsJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
@@ -58,7 +60,25 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly otherProcesses: (() => Promise<MetricsJson>)[] = [];
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Reports another process' metrics with this one's: ROLE=all's worker process. */
+  addProcess(read: () => Promise<MetricsJson>): void {
+    this.otherProcesses.push(read);
+  }
+
+  /**
+   * The exposition text. With other processes, one set of series for them all: counters and
+   * histograms summed, process figures summed (CPU, memory), event-loop lag averaged, queue gauges
+   * (each process reads the same Redis) the highest.
+   */
+  async scrape(): Promise<string> {
+    if (this.otherProcesses.length === 0) return this.registry.metrics();
+    const all = await Promise.all([this.registry.getMetricsAsJSON(), ...this.otherProcesses.map((read) => read())]);
+    return AggregatorRegistry.aggregate(all).metrics();
   }
 }

@@ -22,6 +22,7 @@ export class QueueMetricsCollector implements OnModuleInit {
       help: 'Jobs in each queue, by state',
       labelNames: ['queue', 'state'] as const,
       registers: [this.metrics.registry],
+      aggregator: 'max', // each process of ROLE=all reads the same queue: not a sum
       async collect() {
         for (const queue of queues) {
           const counts = await queue.getJobCounts(...STATES);
@@ -34,6 +35,7 @@ export class QueueMetricsCollector implements OnModuleInit {
       help: 'Age of the oldest job waiting in each queue (0 when none): a growing value means workers fall behind',
       labelNames: ['queue'] as const,
       registers: [this.metrics.registry],
+      aggregator: 'max',
       async collect() {
         for (const queue of queues) {
           const [oldest] = await queue.getJobs(['waiting'], 0, 0, true);

@@ -22,6 +22,10 @@ export class ServiceProcess {
     this.exited = new Promise((resolve) => this.child!.once('exit', (code, signal) => resolve({ code, signal })));
   }
 
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   get running(): boolean {
     return !!this.child && this.child.exitCode === null && this.child.signalCode === null;
   }

@@ -1,0 +1,116 @@
+import { ChildProcess, fork } from 'node:child_process';
+import type { Registry } from 'prom-client';
+
+/** The argument that makes `main.js` run as ROLE=all's worker process. */
+export const WORKER_CHILD_FLAG = '--reactor-worker-child';
+
+export type ProcessMetrics = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
+
+/** What the api process asks of its worker process, and what the worker process answers. */
+export type ToWorker = { type: 'metrics'; id: number } | { type: 'stop' };
+export type FromWorker = { type: 'ready' } | { type: 'metrics'; id: number; metrics?: ProcessMetrics; error?: string };
+
+const START_TIMEOUT_MS = 60_000;
+const METRICS_TIMEOUT_MS = 5_000;
+
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+const describeExit = ({ code, signal }: Exit) => (signal ? `was killed by ${signal}` : `exited with code ${code}`);
+
+/**
+ * ROLE=all's workers, forked as a second process of the same build: webhooks and actions then run
+ * on two event loops (and two cores), as an api and a worker process would, without an operator
+ * running two. The api process starts it, asks it for its metrics on each scrape, and stops it on
+ * shutdown; the worker process stops by itself when the api process goes away.
+ */
+export class WorkerProcess {
+  private readonly exited: Promise<Exit>;
+  private readonly pending = new Map<number, { resolve: (metrics: ProcessMetrics) => void; reject: (error: Error) => void }>();
+  private nextId = 0;
+  private stopping = false;
+
+  private constructor(private readonly child: ChildProcess) {
+    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    child.on('message', (message: FromWorker) => this.settle(message));
+    void this.exited.then((exit) => {
+      for (const { reject } of this.pending.values()) reject(new Error(`the worker process ${describeExit(exit)}`));
+      this.pending.clear();
+    });
+  }
+
+  /** Forks `entry` (this build's main.js) as the worker process; resolves once its workers run. */
+  static async start(entry: string): Promise<WorkerProcess> {
+    const child = fork(entry, [WORKER_CHILD_FLAG], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const worker = new WorkerProcess(child);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        new Promise<void>((resolve) => child.on('message', (message: FromWorker) => message.type === 'ready' && resolve())),
+        worker.exited.then((exit) => Promise.reject(new Error(`the worker process ${describeExit(exit)} while starting`))),
+        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`the worker process did not start within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS))),
+      ]);
+    } catch (error) {
+      child.kill('SIGKILL');
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+    return worker;
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  /** `listener` runs once if the worker process ends while it is not being stopped. */
+  onUnexpectedExit(listener: (description: string) => void): void {
+    void this.exited.then((exit) => {
+      if (!this.stopping) listener(`the worker process ${describeExit(exit)}`);
+    });
+  }
+
+  /** The worker process' registry, as `getMetricsAsJSON()` gives it. */
+  metrics(): Promise<ProcessMetrics> {
+    const id = (this.nextId += 1);
+    return new Promise<ProcessMetrics>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`the worker process did not report its metrics within ${METRICS_TIMEOUT_MS / 1000} s`));
+      }, METRICS_TIMEOUT_MS);
+      const done = <T>(settle: (value: T) => void) => (value: T) => {
+        clearTimeout(timer);
+        settle(value);
+      };
+      const settlers = { resolve: done(resolve), reject: done(reject) };
+      this.pending.set(id, settlers);
+      this.send({ type: 'metrics', id }, (error) => {
+        this.pending.delete(id);
+        settlers.reject(error);
+      });
+    });
+  }
+
+  /** Lets the worker process finish the jobs it holds and exit; resolves when it has. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.send({ type: 'stop' });
+    await this.exited;
+  }
+
+  // A worker process that has exited has no channel; its exit settles whatever waits on it.
+  private send(message: ToWorker, onError: (error: Error) => void = () => undefined): void {
+    if (this.child.connected) this.child.send(message, (error) => error && onError(error));
+  }
+
+  private settle(message: FromWorker): void {
+    if (message.type !== 'metrics') return;
+    const waiting = this.pending.get(message.id);
+    this.pending.delete(message.id);
+    if (!waiting) return;
+    if (message.metrics) waiting.resolve(message.metrics);
+    else waiting.reject(new Error(`the worker process could not read its metrics: ${message.error ?? 'no answer'}`));
+  }
+}

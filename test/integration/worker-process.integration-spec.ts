@@ -1,0 +1,115 @@
+import { readFileSync } from 'node:fs';
+import { closedPort, MockTarget } from '../support/mock-target';
+import { readSample } from '../support/port-samples';
+import { ServiceProcess } from '../support/service-process';
+import { REDIS_URL, removeKeys, uniquePrefix, waitFor, writeRulesFile } from '../support/test-app';
+
+const vm = readSample('kafka-changelog-entity-update-vm-free_storage.json') as Record<string, unknown>;
+const vmEvent = (n: number) => ({ ...vm, context: { blueprint: 'vm', entity: `vm-${n}` }, trigger: { ...(vm.trigger as object), at: new Date(1_800_000_000_000 + n).toISOString() } });
+
+/** The pids a process has forked, from /proc (Linux). */
+const childrenOf = (pid: number): number[] => {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+};
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const pidsOf = (output: string, message: string): Set<number> =>
+  new Set(output.split('\n').filter((line) => line.includes(message)).map((line) => (JSON.parse(line) as { pid: number }).pid));
+
+describe('ROLE=all: webhooks in the api process, actions in a worker process it forks', () => {
+  jest.setTimeout(90_000);
+  const slack = new MockTarget();
+  const prefix = uniquePrefix();
+  let env: Record<string, string>;
+  let base = '';
+  let service: ServiceProcess;
+
+  beforeAll(async () => {
+    await slack.start();
+    const port = await closedPort();
+    base = `http://127.0.0.1:${port}`;
+    env = {
+      REDIS_URL, QUEUE_PREFIX: prefix, ROLE: 'all', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info',
+      SLACK_WEBHOOK_URL: slack.url('/services/T/B/wp'), SLACK_MAX_PER_SECOND: '1000',
+      RULES_FILE: writeRulesFile('rules:\n  - id: vm-note\n    blueprint: vm\n    do:\n      - slack: { text: "{{ .context.entity }}" }\n'),
+    };
+  });
+  beforeEach(() => (service = new ServiceProcess()));
+  afterEach(() => service.kill());
+  afterAll(async () => {
+    await slack.stop();
+    await removeKeys(prefix);
+  });
+
+  const ready = () => waitFor(async () => (await fetch(`${base}/health/ready`).catch(() => undefined))?.status === 200, 20_000, 'readiness');
+  const post = async (body: unknown) => {
+    const response = await fetch(`${base}/webhooks/port`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    expect(response.status).toBe(202);
+  };
+
+  it('should deliver from the worker process, report both processes in one /metrics, and stop both on SIGTERM', async () => {
+    service.start(env);
+    await ready();
+    const [worker] = childrenOf(service.pid!);
+    expect(worker).toBeDefined();
+    expect(service.output).toContain(`workers in process ${worker}`);
+
+    for (let n = 0; n < 5; n += 1) await post(vmEvent(n));
+    await waitFor(async () => slack.requests.length >= 5, 20_000, 'five Slack messages');
+    await waitFor(async () => service.output.split('action succeeded').length > 5, 5_000, 'five action lines');
+
+    expect(pidsOf(service.output, 'event evaluated')).toEqual(new Set([service.pid]));
+    expect(pidsOf(service.output, 'action succeeded')).toEqual(new Set([worker]));
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    // Counted by the worker process, received by the api process: both in one answer.
+    expect(metrics).toContain('reactor_actions_total{type="slack",outcome="succeeded"} 5');
+    expect(metrics).toContain('reactor_events_received_total{source="webhook",outcome="accepted"} 5');
+    // Both processes read the queue; the figure is the queue's, not twice it.
+    expect(metrics).toContain('reactor_queue_jobs{queue="actions",state="completed"} 5');
+
+    expect(await service.terminate(20_000)).toEqual({ code: 0, signal: null });
+    expect(alive(worker)).toBe(false);
+  });
+
+  it('should stop with code 1 when its worker process dies, rather than take webhooks no one acts on', async () => {
+    service.start(env);
+    await ready();
+    const [worker] = childrenOf(service.pid!);
+    process.kill(worker, 'SIGKILL');
+
+    await waitFor(async () => !service.running, 20_000, 'the api process to stop');
+    expect(service.output).toContain('the worker process was killed by SIGKILL: stopping');
+    expect(await service.terminate(1_000)).toEqual({ code: 1, signal: null });
+  });
+
+  it('should leave no worker process behind when the api process is killed', async () => {
+    service.start(env);
+    await ready();
+    const [worker] = childrenOf(service.pid!);
+    service.kill();
+
+    await waitFor(async () => !alive(worker), 20_000, 'the orphaned worker process to stop');
+  });
+
+  it('should run everything in one process with WORKER_PROCESS=inline', async () => {
+    service.start({ ...env, WORKER_PROCESS: 'inline' });
+    await ready();
+    const before = slack.requests.length;
+    await post(vmEvent(100));
+    await waitFor(async () => slack.requests.length > before && service.output.includes('action succeeded'), 20_000, 'the Slack message');
+
+    expect(childrenOf(service.pid!)).toEqual([]);
+    expect(pidsOf(service.output, 'action succeeded')).toEqual(new Set([service.pid]));
+    expect(await service.terminate(20_000)).toEqual({ code: 0, signal: null });
+  });
+});
