@@ -69,6 +69,7 @@ async function drive(port, rate, slack, seconds = SECONDS) {
 }
 
 const ROUNDS = Number(process.env.BENCH_E2E_ROUNDS ?? 3);
+const LAYOUTS = ['ROLE=all', 'inline', 'api+worker'];
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 /**
@@ -95,10 +96,11 @@ async function measureLayout(layout, rate, slack, serviceEnv, redis) {
     await removeKeys(prefix);
     return result;
   }
-  const roles = layout === 'ROLE=all' ? ['all'] : ['api', 'worker'];
+  const roles = layout === 'api+worker' ? ['api', 'worker'] : ['all'];
   const prefix = `bench-e2e-${Date.now()}`;
   const processes = [];
-  for (const role of roles) processes.push({ name: role, ...(await startService({ ...serviceEnv, ROLE: role, QUEUE_PREFIX: prefix })) });
+  const workerProcess = layout === 'inline' ? 'inline' : 'child';
+  for (const role of roles) processes.push({ name: role, ...(await startService({ ...serviceEnv, ROLE: role, WORKER_PROCESS: workerProcess, QUEUE_PREFIX: prefix })) });
   await drive(processes[0].port, rate, slack, WARMUP_SECONDS);
   const result = await measured(processes[0].port, processes, rate, slack, redis);
   for (const child of processes) await child.stop();
@@ -107,11 +109,12 @@ async function measureLayout(layout, rate, slack, serviceEnv, redis) {
 }
 
 async function run() {
-  // The service as one process (ROLE=all) and as ROLE=api + ROLE=worker, as README's Operating suggests;
-  // BENCH_E2E_LAYOUTS=api+worker skips ROLE=all (the baseline always runs: every figure is a ratio to it).
-  const requested = (process.env.BENCH_E2E_LAYOUTS ?? 'ROLE=all,api+worker').split(',');
-  const unknown = requested.filter((layout) => !['ROLE=all', 'api+worker'].includes(layout));
-  if (unknown.length) throw new Error(`BENCH_E2E_LAYOUTS: unknown layout ${unknown.join(', ')} (use ROLE=all and/or api+worker)`);
+  // The service as started by default (ROLE=all: an api process that forks its worker process), as
+  // one process (ROLE=all, WORKER_PROCESS=inline), and as ROLE=api + ROLE=worker (README's
+  // Operating). The baseline always runs: every figure is a ratio to it.
+  const requested = (process.env.BENCH_E2E_LAYOUTS ?? LAYOUTS.join(',')).split(',');
+  const unknown = requested.filter((layout) => !LAYOUTS.includes(layout));
+  if (unknown.length) throw new Error(`BENCH_E2E_LAYOUTS: unknown layout ${unknown.join(', ')} (use ${LAYOUTS.join(', ')})`);
   const layouts = ['baseline', ...requested];
   const slack = { ...(await startMockSlack()), collected: [] };
   const redis = new Redis(REDIS_URL);

@@ -80,7 +80,9 @@ function processCpuMs(pid) {
     clockTicks ??= Number(require('node:child_process').execFileSync('getconf', ['CLK_TCK']).toString()) || 100;
     // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
     const fields = require('node:fs').readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+    // With the processes it forked (ROLE=all's worker process), which count as the service's too.
+    const children = require('node:fs').readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean);
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks + children.reduce((sum, child) => sum + (processCpuMs(child) ?? 0), 0);
   } catch {
     return undefined;
   }
