@@ -35,6 +35,7 @@ export class WorkerProcess {
   private constructor(private readonly child: ChildProcess) {
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
     child.on('message', (message: FromWorker) => this.settle(message));
+    child.on('error', () => undefined); // a failed fork is reported by start(); a failed send by its callback
     void this.exited.then((exit) => {
       for (const { reject } of this.pending.values()) reject(new Error(`the worker process ${describeExit(exit)}`));
       this.pending.clear();
@@ -50,6 +51,7 @@ export class WorkerProcess {
       await Promise.race([
         new Promise<void>((resolve) => child.on('message', (message: FromWorker) => message.type === 'ready' && resolve())),
         worker.exited.then((exit) => Promise.reject(new Error(`the worker process ${describeExit(exit)} while starting`))),
+        new Promise<never>((_, reject) => child.once('error', (error) => reject(new Error(`the worker process could not be started: ${error.message}`)))),
         new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`the worker process did not start within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS))),
       ]);
     } catch (error) {
