@@ -64,6 +64,7 @@ async function runWorkerProcess(config: AppConfig): Promise<void> {
 function handleSignals(app: NestFastifyApplication, workers?: WorkerProcess): (reason: string, code?: number) => Promise<void> {
   const stop = once<[reason: string, code?: number]>(async (reason, code = 0) => {
     setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS).unref();
+    workers?.expectExit();
     const logger = app.get(Logger);
     logger.log(`${reason}: shutting down: no new webhooks`, 'Main');
     await closeHttpServer(app);

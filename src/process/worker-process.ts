@@ -95,9 +95,17 @@ export class WorkerProcess {
     });
   }
 
+  /**
+   * From now on its exit is expected: on Ctrl-C the terminal signals both processes, and the worker
+   * process may be gone before the api process has closed its HTTP server and asks it to stop.
+   */
+  expectExit(): void {
+    this.stopping = true;
+  }
+
   /** Lets the worker process finish the jobs it holds and exit; resolves when it has. */
   async stop(): Promise<void> {
-    this.stopping = true;
+    this.expectExit();
     this.send({ type: 'stop' });
     await this.exited;
   }
