@@ -44,7 +44,9 @@ export class WorkerProcess {
 
   /** Forks `entry` (this build's main.js) as the worker process; resolves once its workers run. */
   static async start(entry: string): Promise<WorkerProcess> {
-    const child = fork(entry, [WORKER_CHILD_FLAG], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // Node's flags carry over (heap size, say), but not a debugger's port, which the api process holds.
+    const execArgv = process.execArgv.filter((flag) => !flag.startsWith('--inspect'));
+    const child = fork(entry, [WORKER_CHILD_FLAG], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const worker = new WorkerProcess(child);
     let timer: NodeJS.Timeout | undefined;
     try {
