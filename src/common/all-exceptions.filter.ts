@@ -21,7 +21,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const where = `${request.method} ${request.url}`;
     if (status >= 500) this.logger.error({ status }, `${where} -> ${status}: ${exception instanceof Error ? exception.message : 'unknown error'}`);
     else if (status !== 404) this.logger.warn({ status }, `${where} -> ${status}: ${(body as { message?: unknown }).message ?? ''}`);
-    void reply.status(status).send(body);
+    // JSON even where the route declared another type (/metrics: text/plain), which would refuse an object.
+    void reply.status(status).type('application/json; charset=utf-8').send(body);
   }
 
   private describe(exception: unknown): { status: number; body: object } {

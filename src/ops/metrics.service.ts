@@ -1,8 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { AggregatorRegistry, collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
-type MetricsJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
+/** A registry's metrics as `getMetricsAsJSON()` gives them: what another process sends to be reported. */
+export type ProcessMetrics = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
 
+// Below Prometheus' default scrape timeout (10 s); another process gets less (worker-process.ts).
+const SCRAPE_DEADLINE_MS = 3_000;
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
 /** Every metric the service exports, on its own registry (so tests and several apps in one process do not clash). */
@@ -60,23 +63,36 @@ export class MetricsService {
     registers: [this.registry],
   });
 
-  private readonly otherProcesses: (() => Promise<MetricsJson>)[] = [];
+  private readonly otherProcesses: (() => Promise<ProcessMetrics>)[] = [];
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
 
   /** Reports another process' metrics with this one's: ROLE=all's worker process. */
-  addProcess(read: () => Promise<MetricsJson>): void {
+  addProcess(read: () => Promise<ProcessMetrics>): void {
     this.otherProcesses.push(read);
   }
 
   /**
    * The exposition text. With other processes, one set of series for them all: counters and
    * histograms summed, process figures summed (CPU, memory), event-loop lag averaged, queue gauges
-   * (each process reads the same Redis) the highest.
+   * (each process reads the same Redis) the highest. Rejects after SCRAPE_DEADLINE_MS rather than
+   * hold a scrape while Redis does not answer (the queue gauges wait for it).
    */
   async scrape(): Promise<string> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`not read within ${SCRAPE_DEADLINE_MS / 1000} s: Redis does not answer`)), SCRAPE_DEADLINE_MS);
+    });
+    try {
+      return await Promise.race([this.read(), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async read(): Promise<string> {
     if (this.otherProcesses.length === 0) return this.registry.metrics();
     const all = await Promise.all([this.registry.getMetricsAsJSON(), ...this.otherProcesses.map((read) => read())]);
     return AggregatorRegistry.aggregate(all).metrics();

@@ -1,17 +1,15 @@
 import { ChildProcess, fork } from 'node:child_process';
-import type { Registry } from 'prom-client';
+import type { ProcessMetrics } from '../ops/metrics.service';
 
 /** The argument that makes `main.js` run as ROLE=all's worker process. */
 export const WORKER_CHILD_FLAG = '--reactor-worker-child';
-
-export type ProcessMetrics = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
 
 /** What the api process asks of its worker process, and what the worker process answers. */
 export type ToWorker = { type: 'metrics'; id: number } | { type: 'stop' };
 export type FromWorker = { type: 'ready' } | { type: 'metrics'; id: number; metrics?: ProcessMetrics; error?: string };
 
 const START_TIMEOUT_MS = 60_000;
-const METRICS_TIMEOUT_MS = 5_000;
+const METRICS_TIMEOUT_MS = 2_000; // within MetricsService's deadline for a whole scrape
 
 interface Exit {
   code: number | null;
@@ -112,9 +110,9 @@ export class WorkerProcess {
     await this.exited;
   }
 
-  // A worker process that has exited has no channel; its exit settles whatever waits on it.
   private send(message: ToWorker, onError: (error: Error) => void = () => undefined): void {
     if (this.child.connected) this.child.send(message, (error) => error && onError(error));
+    else onError(new Error('the worker process has gone'));
   }
 
   private settle(message: FromWorker): void {

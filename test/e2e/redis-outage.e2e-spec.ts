@@ -60,9 +60,13 @@ describe('POST /webhooks/port while Redis is down', () => {
       const admin = await t.app.inject({ method, url, headers: { authorization: `Bearer ${ADMIN}` } });
       expect({ url, status: admin.statusCode }).toEqual({ url, status: 503 });
     }
+    // The queue gauges read Redis: a JSON 503, although the route's own answers are text/plain.
+    const metrics = await t.app.inject({ method: 'GET', url: '/metrics' });
+    expect(metrics.statusCode).toBe(503);
+    expect(metrics.json()).toMatchObject({ statusCode: 503, message: expect.stringContaining('Redis does not answer') });
 
     redis = await startRedis(port);
     await waitFor(async () => (await post('after-outage')).statusCode === 202, 10_000, 'recovery');
     expect((await t.recorded()).map((event) => event.entity)).toEqual(['after-outage']);
-  });
+  }, 20_000);
 });

@@ -92,6 +92,24 @@ describe('ROLE=all: webhooks in the api process, actions in a worker process it 
     expect(await service.terminate(1_000)).toEqual({ code: 1, signal: null });
   });
 
+  it('should answer /metrics with 503, not a partial answer, while the worker process does not answer', async () => {
+    service.start(env);
+    await ready();
+    const [worker] = childrenOf(service.pid!);
+    process.kill(worker, 'SIGSTOP');
+    let stalled: Response;
+    try {
+      stalled = await fetch(`${base}/metrics`);
+    } finally {
+      process.kill(worker, 'SIGCONT');
+    }
+
+    expect(stalled.status).toBe(503);
+    expect(await stalled.text()).toContain('did not report its metrics');
+    expect((await fetch(`${base}/metrics`)).status).toBe(200);
+    expect(await service.terminate(20_000)).toEqual({ code: 0, signal: null });
+  });
+
   it('should leave no worker process behind when the api process is killed', async () => {
     service.start(env);
     await ready();
