@@ -44,14 +44,11 @@ async function runWorkerProcess(config: AppConfig): Promise<void> {
   const app = await createApp(config);
   await app.init();
   app.flushLogs(); // listen() would; until then Nest keeps every line in memory
-  const stop = once(async (reason: string) => {
-    setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS).unref();
+  const stop = onShutdown(async (reason) => {
     app.get(Logger).log(`${reason}: finishing active jobs`, 'Main');
     await app.close();
     process.exit(0);
   });
-  process.once('SIGTERM', (signal) => void stop(signal));
-  process.once('SIGINT', (signal) => void stop(signal));
   serveApiProcess(app, (reason) => void stop(reason));
   app.get(Logger).log(`workers running (worker process of the api process ${process.ppid}, queue prefix ${config.queuePrefix})`, 'Main');
 }
@@ -61,9 +58,8 @@ async function runWorkerProcess(config: AppConfig): Promise<void> {
  * queues and workers (workers finish their active jobs); Nest's own hooks would close the workers
  * before the HTTP server. Returns the shutdown, which runs once whoever asks.
  */
-function handleSignals(app: NestFastifyApplication, workers?: WorkerProcess): (reason: string, code?: number) => Promise<void> {
-  const stop = once<[reason: string, code?: number]>(async (reason, code = 0) => {
-    setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS).unref();
+function handleSignals(app: NestFastifyApplication, workers?: WorkerProcess): Shutdown {
+  return onShutdown(async (reason, code = 0) => {
     workers?.expectExit();
     const logger = app.get(Logger);
     logger.log(`${reason}: shutting down: no new webhooks`, 'Main');
@@ -75,15 +71,26 @@ function handleSignals(app: NestFastifyApplication, workers?: WorkerProcess): (r
     logger.log('stopped', 'Main');
     process.exit(code);
   });
-  process.once('SIGTERM', (signal) => void stop(signal));
-  process.once('SIGINT', (signal) => void stop(signal));
-  return stop;
 }
 
-/** `run` the first time only; later calls get the first call's promise. */
-function once<A extends unknown[]>(run: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+type Shutdown = (reason: string, code?: number) => Promise<void>;
+
+/**
+ * `stop` on SIGTERM or SIGINT, or when the returned function is called: once, whoever asks first,
+ * and with a hard exit if it has not finished within the grace period.
+ */
+function onShutdown(stop: Shutdown): Shutdown {
   let running: Promise<void> | undefined;
-  return (...args: A) => (running ??= run(...args));
+  const shutdown: Shutdown = (reason, code) => {
+    if (!running) {
+      setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS).unref();
+      running = stop(reason, code);
+    }
+    return running;
+  };
+  process.once('SIGTERM', (signal) => void shutdown(signal));
+  process.once('SIGINT', (signal) => void shutdown(signal));
+  return shutdown;
 }
 
 /**

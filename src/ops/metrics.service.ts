@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AggregatorRegistry, collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { withTimeout } from '../common/with-timeout';
 
 /** A registry's metrics as `getMetricsAsJSON()` gives them: what another process sends to be reported. */
 export type ProcessMetrics = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
@@ -80,16 +81,8 @@ export class MetricsService {
    * (each process reads the same Redis) the highest. Rejects after SCRAPE_DEADLINE_MS rather than
    * hold a scrape while Redis does not answer (the queue gauges wait for it).
    */
-  async scrape(): Promise<string> {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`not read within ${SCRAPE_DEADLINE_MS / 1000} s: Redis does not answer`)), SCRAPE_DEADLINE_MS);
-    });
-    try {
-      return await Promise.race([this.read(), deadline]);
-    } finally {
-      clearTimeout(timer);
-    }
+  scrape(): Promise<string> {
+    return withTimeout(this.read(), SCRAPE_DEADLINE_MS, `not read within ${SCRAPE_DEADLINE_MS / 1000} s: Redis does not answer`);
   }
 
   private async read(): Promise<string> {

@@ -1,4 +1,5 @@
 import { ChildProcess, fork } from 'node:child_process';
+import { withTimeout } from '../common/with-timeout';
 import type { ProcessMetrics } from '../ops/metrics.service';
 
 /** The argument that makes `main.js` run as ROLE=all's worker process. */
@@ -26,12 +27,15 @@ const describeExit = ({ code, signal }: Exit) => (signal ? `was killed by ${sign
  */
 export class WorkerProcess {
   private readonly exited: Promise<Exit>;
+  private readonly ready: Promise<void>;
+  private markReady: () => void = () => undefined;
   private readonly pending = new Map<number, { resolve: (metrics: ProcessMetrics) => void; reject: (error: Error) => void }>();
   private nextId = 0;
   private stopping = false;
 
   private constructor(private readonly child: ChildProcess) {
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    this.ready = new Promise((resolve) => (this.markReady = resolve));
     child.on('message', (message: FromWorker) => this.settle(message));
     child.on('error', () => undefined); // a failed fork is reported by start(); a failed send by its callback
     void this.exited.then((exit) => {
@@ -46,19 +50,16 @@ export class WorkerProcess {
     const execArgv = process.execArgv.filter((flag) => !flag.startsWith('--inspect'));
     const child = fork(entry, [WORKER_CHILD_FLAG], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const worker = new WorkerProcess(child);
-    let timer: NodeJS.Timeout | undefined;
+    const starting = Promise.race([
+      worker.ready,
+      worker.exited.then((exit) => Promise.reject(new Error(`the worker process ${describeExit(exit)} while starting`))),
+      new Promise<never>((_, reject) => child.once('error', (error) => reject(new Error(`the worker process could not be started: ${error.message}`)))),
+    ]);
     try {
-      await Promise.race([
-        new Promise<void>((resolve) => child.on('message', (message: FromWorker) => message.type === 'ready' && resolve())),
-        worker.exited.then((exit) => Promise.reject(new Error(`the worker process ${describeExit(exit)} while starting`))),
-        new Promise<never>((_, reject) => child.once('error', (error) => reject(new Error(`the worker process could not be started: ${error.message}`)))),
-        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`the worker process did not start within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS))),
-      ]);
+      await withTimeout(starting, START_TIMEOUT_MS, `the worker process did not start within ${START_TIMEOUT_MS / 1000} s`);
     } catch (error) {
       child.kill('SIGKILL');
       throw error;
-    } finally {
-      clearTimeout(timer);
     }
     return worker;
   }
@@ -77,22 +78,12 @@ export class WorkerProcess {
   /** The worker process' registry, as `getMetricsAsJSON()` gives it. */
   metrics(): Promise<ProcessMetrics> {
     const id = (this.nextId += 1);
-    return new Promise<ProcessMetrics>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new Error(`the worker process did not report its metrics within ${METRICS_TIMEOUT_MS / 1000} s`));
-      }, METRICS_TIMEOUT_MS);
-      const done = <T>(settle: (value: T) => void) => (value: T) => {
-        clearTimeout(timer);
-        settle(value);
-      };
-      const settlers = { resolve: done(resolve), reject: done(reject) };
-      this.pending.set(id, settlers);
-      this.send({ type: 'metrics', id }, (error) => {
-        this.pending.delete(id);
-        settlers.reject(error);
-      });
+    const answer = new Promise<ProcessMetrics>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.send({ type: 'metrics', id }, reject);
     });
+    const message = `the worker process did not report its metrics within ${METRICS_TIMEOUT_MS / 1000} s`;
+    return withTimeout(answer, METRICS_TIMEOUT_MS, message).finally(() => this.pending.delete(id));
   }
 
   /**
@@ -116,9 +107,8 @@ export class WorkerProcess {
   }
 
   private settle(message: FromWorker): void {
-    if (message.type !== 'metrics') return;
+    if (message.type === 'ready') return this.markReady();
     const waiting = this.pending.get(message.id);
-    this.pending.delete(message.id);
     if (!waiting) return;
     if (message.metrics) waiting.resolve(message.metrics);
     else waiting.reject(new Error(`the worker process could not read its metrics: ${message.error ?? 'no answer'}`));

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Consumer, EachMessagePayload, Kafka, logLevel, LogEntry } from 'kafkajs';
 import { parsePortBody } from '../changes/change-event.parser';
+import { withTimeout } from '../common/with-timeout';
 import { AppConfig } from '../config/app-config';
 import { EventIntakeService, QueueUnavailableError } from '../ingest/event-intake.service';
 import { ChangeEventSource, EventSourceStatus } from './event-source';
@@ -27,12 +28,6 @@ async function unsetPartitionEnds(kafka: Kafka, groupId: string, topic: string):
   } finally {
     await admin.disconnect();
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms)));
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**
