@@ -33,6 +33,12 @@ async function main(): Promise<void> {
     app.get(Logger).error(`${description}: stopping`, 'Main');
     void stop('worker process gone', 1);
   });
+  // Nor with workers that no longer run: a hung worker process is ended, and the service with it.
+  workers?.onHang(config.workerProcessHangMs, (description) => {
+    app.get(Logger).error(`${description}: killing it and stopping`, 'Main');
+    workers!.kill();
+    void stop('worker process hung', 1);
+  });
   await app.listen(config.http.port, config.http.host);
   if (config.runsApi) await app.get(SourcesService).startAll();
   const roleLine = workers ? `role all, workers in process ${workers.pid}` : `role ${config.role}`;

@@ -17,16 +17,17 @@ describe('buildAppConfig', () => {
       logLevel: 'info',
       workerConcurrency: 32,
       workerProcess: 'child',
+      workerProcessHangMs: 30_000,
     });
   });
 
   it('should give each part of ROLE=all the same settings under its own role', () => {
-    const config = buildAppConfig({ WORKER_PROCESS: 'child', WORKER_CONCURRENCY: '7' });
+    const config = buildAppConfig({ WORKER_PROCESS: 'child', WORKER_CONCURRENCY: '7', WORKER_PROCESS_HANG_SECONDS: '5' });
     const api = config.withRole('api');
     const worker = config.withRole('worker');
 
     expect([api.runsApi, api.runsWorkers, worker.runsApi, worker.runsWorkers]).toEqual([true, false, false, true]);
-    expect(worker).toMatchObject({ workerConcurrency: 7, workerProcess: 'child', queuePrefix: 'reactor' });
+    expect(worker).toMatchObject({ workerConcurrency: 7, workerProcess: 'child', workerProcessHangMs: 5_000, queuePrefix: 'reactor' });
     expect(config.role).toBe('all');
   });
 
@@ -68,6 +69,8 @@ describe('buildAppConfig', () => {
     ['WORKER_CONCURRENCY', { WORKER_CONCURRENCY: '0' }],
     ['WORKER_CONCURRENCY', { WORKER_CONCURRENCY: 'lots' }],
     ['WORKER_PROCESS', { WORKER_PROCESS: 'thread' }],
+    ['WORKER_PROCESS_HANG_SECONDS', { WORKER_PROCESS_HANG_SECONDS: '1' }],
+    ['WORKER_PROCESS_HANG_SECONDS', { WORKER_PROCESS_HANG_SECONDS: 'never' }],
   ])('should refuse a bad %s with one message naming it', (name, env) => {
     let error: unknown;
     try {

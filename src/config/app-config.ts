@@ -11,6 +11,8 @@ export class AppConfig {
   role: Role;
   /** ROLE=all: `child` runs the workers in a process of their own (a second event loop), `inline` in this one. */
   workerProcess: 'child' | 'inline';
+  /** ROLE=all with `child`: a worker process that answers no ping for this long is hung; the service stops. */
+  workerProcessHangMs: number;
   rulesFile: string;
   port: { clientId?: string; clientSecret?: string; apiUrl: string };
   webhookSignature: 'required' | 'off';
@@ -58,6 +60,7 @@ export function buildAppConfig(env: Record<string, string | undefined>): AppConf
     queuePrefix: vars.QUEUE_PREFIX ?? 'reactor',
     role: vars.ROLE ?? 'all',
     workerProcess: vars.WORKER_PROCESS ?? 'child',
+    workerProcessHangMs: (vars.WORKER_PROCESS_HANG_SECONDS ?? 30) * 1000,
     rulesFile: vars.RULES_FILE ?? './rules.yaml',
     port: {
       clientId: vars.PORT_CLIENT_ID,

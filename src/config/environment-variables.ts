@@ -25,6 +25,9 @@ export class EnvironmentVariables {
   @IsOptional() @IsIn(['child', 'inline'])
   WORKER_PROCESS?: 'child' | 'inline';
 
+  @IsOptional() @Transform(toInt) @IsInt() @Min(2) @Max(3600)
+  WORKER_PROCESS_HANG_SECONDS?: number;
+
   @IsOptional() @IsString() @MinLength(1)
   RULES_FILE?: string;
 

@@ -3,8 +3,8 @@ import { MetricsService } from '../ops/metrics.service';
 import type { FromWorker, ToWorker } from './worker-process';
 
 /**
- * The worker process' side of ROLE=all: tells the api process its workers run, answers its metrics
- * requests, and stops on its request, or when the api process is gone (its channel closes), so a
+ * The worker process' side of ROLE=all: tells the api process its workers run, answers its pings
+ * (from this event loop: a hung one does not answer) and metrics requests, and stops on its request, or when the api process is gone (its channel closes), so a
  * killed api process never leaves an orphan taking jobs.
  */
 export function serveApiProcess(app: NestFastifyApplication, stop: (reason: string) => void): void {
@@ -14,6 +14,7 @@ export function serveApiProcess(app: NestFastifyApplication, stop: (reason: stri
   };
   process.on('message', (message: ToWorker) => {
     if (message.type === 'stop') return stop('the api process asked');
+    if (message.type === 'ping') return reply({ type: 'pong' });
     if (message.type === 'metrics') {
       registry.getMetricsAsJSON().then(
         (metrics) => reply({ type: 'metrics', id: message.id, metrics }),

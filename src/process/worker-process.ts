@@ -6,8 +6,8 @@ import type { ProcessMetrics } from '../ops/metrics.service';
 export const WORKER_CHILD_FLAG = '--reactor-worker-child';
 
 /** What the api process asks of its worker process, and what the worker process answers. */
-export type ToWorker = { type: 'metrics'; id: number } | { type: 'stop' };
-export type FromWorker = { type: 'ready' } | { type: 'metrics'; id: number; metrics?: ProcessMetrics; error?: string };
+export type ToWorker = { type: 'metrics'; id: number } | { type: 'ping' } | { type: 'stop' };
+export type FromWorker = { type: 'ready' } | { type: 'pong' } | { type: 'metrics'; id: number; metrics?: ProcessMetrics; error?: string };
 
 const START_TIMEOUT_MS = 60_000;
 const METRICS_TIMEOUT_MS = 2_000; // within MetricsService's deadline for a whole scrape
@@ -32,13 +32,20 @@ export class WorkerProcess {
   private readonly pending = new Map<number, { resolve: (metrics: ProcessMetrics) => void; reject: (error: Error) => void }>();
   private nextId = 0;
   private stopping = false;
+  /** When the worker process last sent anything: its event loop ran then. */
+  private lastAnswer = Date.now();
+  private watchdog?: NodeJS.Timeout;
 
   private constructor(private readonly child: ChildProcess) {
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
     this.ready = new Promise((resolve) => (this.markReady = resolve));
-    child.on('message', (message: FromWorker) => this.settle(message));
+    child.on('message', (message: FromWorker) => {
+      this.lastAnswer = Date.now();
+      this.settle(message);
+    });
     child.on('error', () => undefined); // a failed fork is reported by start(); a failed send by its callback
     void this.exited.then((exit) => {
+      clearInterval(this.watchdog);
       for (const { reject } of this.pending.values()) reject(new Error(`the worker process ${describeExit(exit)}`));
       this.pending.clear();
     });
@@ -75,6 +82,32 @@ export class WorkerProcess {
     });
   }
 
+  /**
+   * `listener` runs once if the worker process is alive but its event loop has not answered a ping
+   * for `hangMs` (an endless loop, a stopped process): no exit would ever be seen, and its jobs
+   * would wait forever, since the only check for stalled jobs runs in that same event loop.
+   */
+  onHang(hangMs: number, listener: (description: string) => void): void {
+    const every = Math.min(5_000, Math.max(250, Math.floor(hangMs / 4)));
+    let lastTick = Date.now();
+    this.watchdog = setInterval(() => {
+      const now = Date.now();
+      // This process was itself stalled (a long GC, a paused debugger): it cannot judge the other one.
+      if (now - lastTick > 2 * every) this.lastAnswer = Math.max(this.lastAnswer, now - every);
+      lastTick = now;
+      if (this.stopping) return clearInterval(this.watchdog);
+      if (now - this.lastAnswer <= hangMs) return this.send({ type: 'ping' });
+      clearInterval(this.watchdog);
+      listener(`the worker process ${this.child.pid} has not answered for ${Math.round((now - this.lastAnswer) / 1000)} s`);
+    }, every).unref();
+  }
+
+  /** Ends a hung worker process at once; its active jobs go back to the queue once their locks expire. */
+  kill(): void {
+    this.expectExit();
+    this.child.kill('SIGKILL');
+  }
+
   /** The worker process' registry, as `getMetricsAsJSON()` gives it. */
   metrics(): Promise<ProcessMetrics> {
     const id = (this.nextId += 1);
@@ -92,6 +125,7 @@ export class WorkerProcess {
    */
   expectExit(): void {
     this.stopping = true;
+    clearInterval(this.watchdog);
   }
 
   /** Lets the worker process finish the jobs it holds and exit; resolves when it has. */
@@ -108,6 +142,7 @@ export class WorkerProcess {
 
   private settle(message: FromWorker): void {
     if (message.type === 'ready') return this.markReady();
+    if (message.type === 'pong') return;
     const waiting = this.pending.get(message.id);
     if (!waiting) return;
     if (message.metrics) waiting.resolve(message.metrics);

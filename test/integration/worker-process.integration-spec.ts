@@ -92,6 +92,25 @@ describe('ROLE=all: webhooks in the api process, actions in a worker process it 
     expect(await service.terminate(1_000)).toEqual({ code: 1, signal: null });
   });
 
+  it('should kill a hung worker process and stop with code 1, and leave a working one alone', async () => {
+    service.start({ ...env, WORKER_PROCESS_HANG_SECONDS: '2' });
+    await ready();
+    const [worker] = childrenOf(service.pid!);
+    // Three hang periods of a busy but answering worker process: no false alarm.
+    const before = slack.requests.length;
+    for (let n = 200; n < 210; n += 1) await post(vmEvent(n));
+    await waitFor(async () => slack.requests.length >= before + 10, 20_000, 'ten Slack messages');
+    await new Promise((resolve) => setTimeout(resolve, 6_000));
+    expect(service.running).toBe(true);
+
+    process.kill(worker, 'SIGSTOP'); // alive, but its event loop does not run
+    await waitFor(async () => !service.running, 20_000, 'the api process to stop');
+    expect(service.output).toContain(`the worker process ${worker} has not answered for`);
+    expect(service.output).toContain('killing it and stopping');
+    expect(await service.terminate(1_000)).toEqual({ code: 1, signal: null });
+    expect(alive(worker)).toBe(false);
+  });
+
   it('should answer /metrics with 503, not a partial answer, while the worker process does not answer', async () => {
     service.start(env);
     await ready();
