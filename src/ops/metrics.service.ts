@@ -77,7 +77,7 @@ export class MetricsService {
 
   /**
    * The exposition text. With other processes, one set of series for them all: counters and
-   * histograms summed, process figures summed (CPU, memory), event-loop lag averaged, queue gauges
+   * histograms summed, process figures summed (CPU, memory), event-loop lag averaged (its max the larger), queue gauges
    * (each process reads the same Redis) the highest. Rejects after SCRAPE_DEADLINE_MS rather than
    * hold a scrape while Redis does not answer (the queue gauges wait for it).
    */
