@@ -13,10 +13,10 @@ const SECONDS = Number(process.env.BENCH_E2E_SECONDS ?? 10);
 
 const take = takeLatencies;
 
-async function startBaseline(slackPort, prefix) {
+async function startBaseline(slackPort, prefix, split) {
   const port = await freePort();
   const child = spawn(process.execPath, [path.join(__dirname, 'baseline-pipeline.js')], {
-    env: { ...process.env, PORT: String(port), QUEUE_PREFIX: prefix, SLACK_URL: `http://127.0.0.1:${slackPort}/services/T/B/x` },
+    env: { ...process.env, PORT: String(port), QUEUE_PREFIX: prefix, SLACK_URL: `http://127.0.0.1:${slackPort}/services/T/B/x`, SPLIT: split ? '1' : '0' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   for (let i = 0; i < 100; i += 1) {
@@ -69,7 +69,10 @@ async function drive(port, rate, slack, seconds = SECONDS) {
 }
 
 const ROUNDS = Number(process.env.BENCH_E2E_ROUNDS ?? 3);
-const LAYOUTS = ['ROLE=all', 'inline', 'api+worker'];
+// `bare-split`: the bare pipeline with its worker in a forked process, as ROLE=all runs; not the
+// service, but it tells the cost of two processes apart from the cost of the service's own work.
+const LAYOUTS = ['ROLE=all', 'inline', 'api+worker', 'bare-split'];
+const nameOf = (layout) => ({ baseline: 'baseline', 'bare-split': 'baseline with a forked worker process' })[layout] ?? `service ${layout}`;
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 /**
@@ -87,9 +90,9 @@ async function measured(port, processes, rate, slack, redis) {
 
 /** One fresh measurement of a layout: its processes started, warmed up, driven, stopped, keys removed. */
 async function measureLayout(layout, rate, slack, serviceEnv, redis) {
-  if (layout === 'baseline') {
+  if (layout === 'baseline' || layout === 'bare-split') {
     const prefix = `bench-base-${Date.now()}`;
-    const baseline = await startBaseline(slack.port, prefix);
+    const baseline = await startBaseline(slack.port, prefix, layout === 'bare-split');
     await drive(baseline.port, rate, slack, WARMUP_SECONDS); // JIT, connections, scripts: not measured
     const result = await measured(baseline.port, [{ name: 'bare pipeline', child: baseline.child }], rate, slack, redis);
     await baseline.stop();
@@ -135,7 +138,7 @@ async function run() {
       for (const layout of layouts) {
         const r = await measureLayout(layout, rate, slack, serviceEnv, redis);
         runs[layout].push(r);
-        console.log(`${rate}/s round ${round} ${line(layout === 'baseline' ? 'baseline' : `service ${layout}`, r)}`);
+        console.log(`${rate}/s round ${round} ${line(nameOf(layout), r)}`);
       }
     }
     const summary = Object.fromEntries(layouts.map((layout) => [layout, {
@@ -150,7 +153,7 @@ async function run() {
     console.log(`${rate}/s baseline (median of ${ROUNDS}): p50 ${base.p50} ms, p99 ${base.p99} ms, backlog at the end ${base.lastBacklog}; CPU per event ${fmt(base.nodeCpu, 0)} µs in Node, ${fmt(base.redisCpu, 0)} µs in Redis`);
     for (const layout of layouts.slice(1)) {
       const ours = summary[layout];
-      console.log(`${rate}/s service ${layout} (median of ${ROUNDS}): p50 ${ours.p50} ms, p99 ${ours.p99} ms, backlog at the end ${ours.lastBacklog}, failed ${ours.failed}: p99 = ${fmt(ours.p99 / base.p99, 2)}x baseline p99, p50 = ${fmt(ours.p50 / base.p50, 2)}x (target: within 2x); CPU per event ${fmt(ours.nodeCpu, 0)} µs in Node = ${fmt(ours.nodeCpu / base.nodeCpu, 2)}x, ${fmt(ours.redisCpu, 0)} µs in Redis = ${fmt(ours.redisCpu / base.redisCpu, 2)}x`);
+      console.log(`${rate}/s ${nameOf(layout)} (median of ${ROUNDS}): p50 ${ours.p50} ms, p99 ${ours.p99} ms, backlog at the end ${ours.lastBacklog}, failed ${ours.failed}: p99 = ${fmt(ours.p99 / base.p99, 2)}x baseline p99, p50 = ${fmt(ours.p50 / base.p50, 2)}x${layout === 'bare-split' ? '' : ' (target: within 2x)'}; CPU per event ${fmt(ours.nodeCpu, 0)} µs in Node = ${fmt(ours.nodeCpu / base.nodeCpu, 2)}x, ${fmt(ours.redisCpu, 0)} µs in Redis = ${fmt(ours.redisCpu / base.redisCpu, 2)}x`);
     }
     results.push({ rate, runs, summary });
   }
