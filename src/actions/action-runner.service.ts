@@ -35,14 +35,10 @@ export class ActionRunnerService {
   ) {}
 
   async run(job: DispatchActionJob, attempt: Attempt, connection: Redis): Promise<DispatchResult> {
-    const key = actionKey(job.eventId, job.replay, job.ruleId, job.actionIndex);
-    const base = { key, ruleId: job.ruleId, actionIndex: job.actionIndex, replay: job.replay, type: job.action.type };
     const log = { eventId: job.eventId, ruleId: job.ruleId, action: job.action.type, attempt: attempt.number };
-    const record = (patch: Pick<ActionRecord, 'status'> & Partial<ActionRecord>) => {
-      const entry = { ...base, attempts: attempt.number, queuedAt: new Date(attempt.queuedAt).toISOString(), updatedAt: new Date().toISOString(), ...patch };
-      this.records.updateAction(job.eventId, entry, connection).catch((error: Error) => this.logger.warn(log, `action outcome not recorded: ${error.message}`));
-    };
+    const record = (patch: Pick<ActionRecord, 'status'> & Partial<ActionRecord>) => this.record(job, attempt.number, attempt.queuedAt, patch, connection);
     try {
+      const key = actionKey(job.eventId, job.replay, job.ruleId, job.actionIndex);
       const result = await this.router.dispatch(job.action, { eventId: job.eventId, ruleId: job.ruleId, actionKey: key });
       record({ status: 'succeeded', result });
       this.metrics.actions.inc({ type: job.action.type, outcome: 'succeeded' });
@@ -58,6 +54,27 @@ export class ActionRunnerService {
       this.logger.warn({ ...log, statusCode: lastError.statusCode }, `action ${final ? 'failed' : 'will retry'}: ${lastError.message}`);
       throw permanent ? new UnrecoverableError(lastError.message) : error;
     }
+  }
+
+  /**
+   * Notes on a queued action why it does not run yet and until when (Slack pacing, a slow target),
+   * so that its record does not look stuck. Before the first attempt only: a retrying action's
+   * record keeps its last error. Written like an outcome (see the class).
+   */
+  noteWaiting(job: DispatchActionJob, attemptsMade: number, queuedAt: number, waiting: { reason: string; until: number }, connection: Redis): void {
+    if (attemptsMade > 0) return;
+    this.record(job, 0, queuedAt, { status: 'queued', waiting: { reason: waiting.reason, until: new Date(waiting.until).toISOString() } }, connection);
+  }
+
+  private record(job: DispatchActionJob, attempts: number, queuedAt: number, patch: Pick<ActionRecord, 'status'> & Partial<ActionRecord>, connection: Redis): void {
+    const entry: ActionRecord = {
+      key: actionKey(job.eventId, job.replay, job.ruleId, job.actionIndex),
+      ruleId: job.ruleId, actionIndex: job.actionIndex, replay: job.replay, type: job.action.type,
+      attempts, queuedAt: new Date(queuedAt).toISOString(), updatedAt: new Date().toISOString(), ...patch,
+    };
+    this.records.updateAction(job.eventId, entry, connection).catch((error: Error) =>
+      this.logger.warn({ eventId: job.eventId, ruleId: job.ruleId, action: job.action.type }, `action record not updated: ${error.message}`),
+    );
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Change, ChangeEvent } from '../changes/change-event';
 
-export type ActionStatus = 'queued' | 'running' | 'retrying' | 'succeeded' | 'failed';
+export type ActionStatus = 'queued' | 'retrying' | 'succeeded' | 'failed';
 export type EventStatus = 'queued' | 'no-match' | 'dispatching' | 'succeeded' | 'failed';
 
 /** What happened to one action of one matched rule. Never holds a secret. */
@@ -14,6 +14,8 @@ export interface ActionRecord {
   status: ActionStatus;
   attempts: number;
   lastError?: { statusCode?: number; message: string };
+  /** A queued action held back before its first attempt: why, and until when (it then runs). */
+  waiting?: { reason: string; until: string };
   result?: { statusCode?: number; summary: string };
   queuedAt: string;
   updatedAt: string;

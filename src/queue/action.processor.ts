@@ -73,7 +73,9 @@ export class ActionProcessor extends WorkerHost implements OnApplicationBootstra
     this.logger.debug({ eventId: job.data.eventId, ruleId: job.data.ruleId, target: target.split(' ')[0] }, `target slow (${this.bulkhead.perTarget} calls waiting on it): action put back for ${Math.round(delay)} ms`);
     // A Slack send slot reserved before is spent: when the job comes back, it reserves a new one.
     const { slot: _spent, ...data } = job.data;
-    return this.delay(job, { ...data, crowded }, Date.now() + delay, token);
+    const until = Date.now() + delay;
+    this.runner.noteWaiting(job.data, job.attemptsMade, job.timestamp, { reason: `target slow: put back (${ordinal(crowded)} time), no attempt used`, until }, await this.connection());
+    return this.delay(job, { ...data, crowded }, until, token);
   }
 
   /** Back to the queue until `at` with `data` kept on the job; no attempt is used. */
@@ -99,6 +101,8 @@ export class ActionProcessor extends WorkerHost implements OnApplicationBootstra
     if (at === undefined || at <= Date.now()) return;
     const wait = at - Date.now();
     if (wait <= IN_PROCESS_WAIT_MS) return new Promise((resolve) => setTimeout(resolve, wait));
+    const reason = `Slack pacing: ${this.config.slackMaxPerSecond} message(s) per second per webhook`;
+    this.runner.noteWaiting(job.data, job.attemptsMade, job.timestamp, { reason, until: at }, await this.connection());
     await this.delay(job, { ...job.data, slot: { at, attempt: job.attemptsMade } }, at, token);
   }
 
@@ -107,4 +111,9 @@ export class ActionProcessor extends WorkerHost implements OnApplicationBootstra
   onError(error: Error): void {
     this.logger.warn(`worker: ${error.message}`);
   }
+}
+
+function ordinal(n: number): string {
+  const suffix = n % 100 >= 11 && n % 100 <= 13 ? 'th' : ({ 1: 'st', 2: 'nd', 3: 'rd' } as Record<number, string>)[n % 10] ?? 'th';
+  return `${n}${suffix}`;
 }

@@ -90,6 +90,17 @@ rules:
     const eventIds = responses.map((response) => response.json().eventId as string);
     expect(new Set(eventIds).size).toBe(BURST);
 
+    // While the burst is paced, a record says why its action has not run yet and until when.
+    const held = await waitFor(async () => {
+      for (const eventId of eventIds) {
+        const waiting = (await record(eventId))?.actions.find((action) => action.waiting);
+        if (waiting) return waiting;
+      }
+      return undefined;
+    }, 5_000, 'a paced action noted as waiting');
+    expect(held).toMatchObject({ status: 'queued', attempts: 0, waiting: { reason: 'Slack pacing: 4 message(s) per second per webhook' } });
+    expect(Date.parse(held.waiting!.until)).toBeGreaterThan(burstAt);
+
     const records = await Promise.all(eventIds.map((eventId) =>
       waitFor(async () => {
         const r = await record(eventId);
@@ -114,6 +125,8 @@ rules:
         expect.objectContaining({ ruleId: 'every-update-to-a', type: 'slack', status: 'succeeded', attempts: 1 }),
         expect.objectContaining({ ruleId: 'every-update-to-b', type: 'slack', status: 'succeeded', attempts: 1 }),
       ]);
+      // Once sent, the note is gone.
+      expect(r.actions.filter((action) => action.waiting)).toEqual([]);
     }
   });
 });

@@ -1,6 +1,7 @@
 import { deploymentUpdate } from '../factories/deployment-update';
 import { hang, MockTarget, status } from '../support/mock-target';
 import { startTestApp, TestApp, waitFor, writeRulesFile } from '../support/test-app';
+import { EventRecordStore } from '../../src/events/event-record.store';
 import { QueueName } from '../../src/queue/queue-names';
 
 // More than the 32 actions a worker used to run at once, whatever WORKER_CONCURRENCY said.
@@ -31,13 +32,16 @@ rules:
 }
 
 let scalerEvents = 0;
-/** `count` scaler-bound events (memoryUtil changes), each distinct. */
-async function sendScalerEvents(t: TestApp, count: number): Promise<void> {
+/** `count` scaler-bound events (memoryUtil changes), each distinct; their event ids. */
+async function sendScalerEvents(t: TestApp, count: number): Promise<string[]> {
+  const eventIds: string[] = [];
   for (let i = 0; i < count; i += 1) {
     scalerEvents += 1;
     const response = await t.app.inject({ method: 'POST', url: '/webhooks/port', payload: deploymentUpdate({ memoryUtil: 50 + scalerEvents }, new Date(Date.UTC(2026, 0, 1) + scalerEvents).toISOString()) });
     expect(response.statusCode).toBe(202);
+    eventIds.push((response.json() as { eventId: string }).eventId);
   }
+  return eventIds;
 }
 
 async function sendSlackEvent(t: TestApp): Promise<void> {
@@ -90,9 +94,20 @@ describe('a hanging target takes at most three quarters of a worker once it is s
     // The scaler counts as slow once a call to it has waited 1 s; until then it may take every slot.
     const firstCall = scaler.requests[0].at;
     await waitFor(async () => Date.now() >= firstCall + 1_000, 5_000, 'the first call to be 1 s old');
-    await sendScalerEvents(t, 8);
+    const later = await sendScalerEvents(t, 8);
     await sendSlackEvent(t);
     await waitFor(async () => slack.requests.length > 0, 5_000, 'the Slack message');
+
+    // A put-back action's record says why it has not run: not stuck, and no attempt used.
+    const records = t.app.get(EventRecordStore);
+    const putBack = await waitFor(async () => {
+      for (const eventId of later) {
+        const waiting = (await records.get(eventId))?.actions.find((action) => action.waiting);
+        if (waiting) return waiting;
+      }
+      return undefined;
+    }, 5_000, 'a put-back action noted as waiting');
+    expect(putBack).toMatchObject({ status: 'queued', attempts: 0, waiting: { reason: 'target slow: put back (1st time), no attempt used' } });
 
     // Sent before the first hanging call timed out (4 s), with only 6 calls on the scaler until then.
     const firstTimeout = firstCall + 4_000;
