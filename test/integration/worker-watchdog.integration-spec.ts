@@ -1,0 +1,59 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { WorkerProcess } from '../../src/process/worker-process';
+
+// A stand-in worker process: ready at once, then answers pings (or, SILENT, never does).
+const fakeWorker = (silent: boolean) => `
+process.send({ type: 'ready' });
+process.on('message', (message) => {
+  if (message.type === 'ping' && !${silent}) process.send({ type: 'pong' });
+  if (message.type === 'stop') process.exit(0);
+});
+process.on('disconnect', () => process.exit(0));
+`;
+
+const HANG_MS = 1_000; // pings every 250 ms
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('WorkerProcess.onHang: the api process watching its worker process', () => {
+  jest.setTimeout(20_000);
+  const dir = mkdtempSync(path.join(tmpdir(), 'fake-worker-'));
+  writeFileSync(path.join(dir, 'answering.js'), fakeWorker(false));
+  writeFileSync(path.join(dir, 'silent.js'), fakeWorker(true));
+  let worker: WorkerProcess | undefined;
+
+  async function start(kind: 'answering' | 'silent' = 'answering'): Promise<{ worker: WorkerProcess; reports: string[] }> {
+    worker = await WorkerProcess.start(path.join(dir, `${kind}.js`));
+    const reports: string[] = [];
+    worker.onHang(HANG_MS, (description) => reports.push(description));
+    return { worker, reports };
+  }
+
+  afterEach(() => worker?.kill());
+
+  it('should leave a worker process that answers alone', async () => {
+    const { reports } = await start();
+    await sleep(3 * HANG_MS);
+    expect(reports).toEqual([]);
+  });
+
+  it('should report one that stops answering, once, after the hang period', async () => {
+    const { worker: silent, reports } = await start('silent');
+    await sleep(HANG_MS + 600);
+    expect(reports).toEqual([`the worker process ${silent.pid} has not answered for 1 s`]);
+    await sleep(1_000);
+    expect(reports).toHaveLength(1);
+  });
+
+  it('should not blame the worker process for a stall of its own event loop', async () => {
+    const { reports } = await start();
+    await sleep(300);
+    const until = Date.now() + 3 * HANG_MS;
+    while (Date.now() < until) {
+      // This process's event loop is blocked: the worker process's answers wait unread in the pipe.
+    }
+    await sleep(600); // the first ticks after the stall, before and after the waiting answers are read
+    expect(reports).toEqual([]);
+  });
+});
