@@ -85,7 +85,9 @@ export class WorkerProcess {
   /**
    * `listener` runs once if the worker process is alive but its event loop has not answered a ping
    * for `hangMs` (an endless loop, a stopped process): no exit would ever be seen, and its jobs
-   * would wait forever, since the only check for stalled jobs runs in that same event loop.
+   * would wait forever, since the only check for stalled jobs runs in that same event loop. Once it
+   * is being stopped, a hang is not reported but ended (SIGKILL), so that `stop()` returns and no
+   * hung process outlives this one; one that still answers may take its time to finish its jobs.
    */
   onHang(hangMs: number, listener: (description: string) => void): void {
     const every = Math.min(5_000, Math.max(250, Math.floor(hangMs / 4)));
@@ -95,9 +97,9 @@ export class WorkerProcess {
       // This process was itself stalled (a long GC, a paused debugger): it cannot judge the other one.
       if (now - lastTick > 2 * every) this.lastAnswer = Math.max(this.lastAnswer, now - every);
       lastTick = now;
-      if (this.stopping) return clearInterval(this.watchdog);
       if (now - this.lastAnswer <= hangMs) return this.send({ type: 'ping' });
       clearInterval(this.watchdog);
+      if (this.stopping) return void this.child.kill('SIGKILL');
       listener(`the worker process ${this.child.pid} has not answered for ${Math.round((now - this.lastAnswer) / 1000)} s`);
     }, every).unref();
   }
@@ -125,7 +127,6 @@ export class WorkerProcess {
    */
   expectExit(): void {
     this.stopping = true;
-    clearInterval(this.watchdog);
   }
 
   /** Lets the worker process finish the jobs it holds and exit; resolves when it has. */
