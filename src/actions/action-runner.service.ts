@@ -35,10 +35,10 @@ export class ActionRunnerService {
   ) {}
 
   async run(job: DispatchActionJob, attempt: Attempt, connection: Redis): Promise<DispatchResult> {
+    const key = actionKey(job.eventId, job.replay, job.ruleId, job.actionIndex);
     const log = { eventId: job.eventId, ruleId: job.ruleId, action: job.action.type, attempt: attempt.number };
-    const record = (patch: Pick<ActionRecord, 'status'> & Partial<ActionRecord>) => this.record(job, attempt.number, attempt.queuedAt, patch, connection);
+    const record = (patch: Pick<ActionRecord, 'status'> & Partial<ActionRecord>) => this.record(job, key, attempt.number, attempt.queuedAt, patch, connection);
     try {
-      const key = actionKey(job.eventId, job.replay, job.ruleId, job.actionIndex);
       const result = await this.router.dispatch(job.action, { eventId: job.eventId, ruleId: job.ruleId, actionKey: key });
       record({ status: 'succeeded', result });
       this.metrics.actions.inc({ type: job.action.type, outcome: 'succeeded' });
@@ -63,13 +63,13 @@ export class ActionRunnerService {
    */
   noteWaiting(job: DispatchActionJob, attemptsMade: number, queuedAt: number, waiting: { reason: string; until: number }, connection: Redis): void {
     if (attemptsMade > 0) return;
-    this.record(job, 0, queuedAt, { status: 'queued', waiting: { reason: waiting.reason, until: new Date(waiting.until).toISOString() } }, connection);
+    const key = actionKey(job.eventId, job.replay, job.ruleId, job.actionIndex);
+    this.record(job, key, 0, queuedAt, { status: 'queued', waiting: { reason: waiting.reason, until: new Date(waiting.until).toISOString() } }, connection);
   }
 
-  private record(job: DispatchActionJob, attempts: number, queuedAt: number, patch: Pick<ActionRecord, 'status'> & Partial<ActionRecord>, connection: Redis): void {
+  private record(job: DispatchActionJob, key: string, attempts: number, queuedAt: number, patch: Pick<ActionRecord, 'status'> & Partial<ActionRecord>, connection: Redis): void {
     const entry: ActionRecord = {
-      key: actionKey(job.eventId, job.replay, job.ruleId, job.actionIndex),
-      ruleId: job.ruleId, actionIndex: job.actionIndex, replay: job.replay, type: job.action.type,
+      key, ruleId: job.ruleId, actionIndex: job.actionIndex, replay: job.replay, type: job.action.type,
       attempts, queuedAt: new Date(queuedAt).toISOString(), updatedAt: new Date().toISOString(), ...patch,
     };
     this.records.updateAction(job.eventId, entry, connection).catch((error: Error) =>

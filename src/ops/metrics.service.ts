@@ -77,9 +77,9 @@ export class MetricsService {
 
   /**
    * The exposition text. With other processes, one set of series for them all: counters and
-   * histograms summed, process figures summed (CPU, memory), event-loop lag averaged (its max the larger), queue gauges
-   * (each process reads the same Redis) the highest. Rejects after SCRAPE_DEADLINE_MS rather than
-   * hold a scrape while Redis does not answer (the queue gauges wait for it).
+   * histograms summed, process figures summed (CPU, memory), event-loop lag averaged (its max the
+   * larger), queue gauges (each process reads the same Redis) the highest. Rejects after
+   * SCRAPE_DEADLINE_MS rather than hold a scrape while Redis does not answer (the queue gauges wait for it).
    */
   scrape(): Promise<string> {
     return withTimeout(this.read(), SCRAPE_DEADLINE_MS, `not read within ${SCRAPE_DEADLINE_MS / 1000} s: Redis does not answer`);

@@ -4,8 +4,9 @@ import type { FromWorker, ToWorker } from './worker-process';
 
 /**
  * The worker process' side of ROLE=all: tells the api process its workers run, answers its pings
- * (from this event loop: a hung one does not answer) and metrics requests, and stops on its request, or when the api process is gone (its channel closes), so a
- * killed api process never leaves an orphan taking jobs.
+ * (from this event loop: a hung one does not answer) and metrics requests, and stops on its
+ * request, or when the api process is gone (its channel closes), so a killed api process never
+ * leaves an orphan taking jobs.
  */
 export function serveApiProcess(app: NestFastifyApplication, stop: (reason: string) => void): void {
   const registry = app.get(MetricsService).registry;

@@ -52,15 +52,20 @@ describe('ROLE=all: webhooks in the api process, actions in a worker process it 
   });
 
   const ready = () => waitFor(async () => (await fetch(`${base}/health/ready`).catch(() => undefined))?.status === 200, 20_000, 'readiness');
+  /** Starts ROLE=all, waits until it is ready, and returns its worker process' pid. */
+  const startWithWorker = async (extra: Record<string, string> = {}): Promise<number> => {
+    service.start({ ...env, ...extra });
+    await ready();
+    const [worker] = childrenOf(service.pid!);
+    return worker;
+  };
   const post = async (body: unknown) => {
     const response = await fetch(`${base}/webhooks/port`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
     expect(response.status).toBe(202);
   };
 
   it('should deliver from the worker process, report both processes in one /metrics, and stop both on SIGTERM', async () => {
-    service.start(env);
-    await ready();
-    const [worker] = childrenOf(service.pid!);
+    const worker = await startWithWorker();
     expect(worker).toBeDefined();
     expect(service.output).toContain(`workers in process ${worker}`);
 
@@ -82,9 +87,7 @@ describe('ROLE=all: webhooks in the api process, actions in a worker process it 
   });
 
   it('should stop with code 1 when its worker process dies, rather than take webhooks no one acts on', async () => {
-    service.start(env);
-    await ready();
-    const [worker] = childrenOf(service.pid!);
+    const worker = await startWithWorker();
     process.kill(worker, 'SIGKILL');
 
     await waitFor(async () => !service.running, 20_000, 'the api process to stop');
@@ -93,9 +96,7 @@ describe('ROLE=all: webhooks in the api process, actions in a worker process it 
   });
 
   it('should kill a hung worker process and stop with code 1, and leave a working one alone', async () => {
-    service.start({ ...env, WORKER_PROCESS_HANG_SECONDS: '2' });
-    await ready();
-    const [worker] = childrenOf(service.pid!);
+    const worker = await startWithWorker({ WORKER_PROCESS_HANG_SECONDS: '2' });
     // Three hang periods of a busy but answering worker process: no false alarm.
     const before = slack.requests.length;
     for (let n = 200; n < 210; n += 1) await post(vmEvent(n));
@@ -112,9 +113,7 @@ describe('ROLE=all: webhooks in the api process, actions in a worker process it 
   });
 
   it('should answer /metrics with 503, not a partial answer, while the worker process does not answer', async () => {
-    service.start(env);
-    await ready();
-    const [worker] = childrenOf(service.pid!);
+    const worker = await startWithWorker();
     process.kill(worker, 'SIGSTOP');
     let stalled: Response;
     try {
@@ -130,9 +129,7 @@ describe('ROLE=all: webhooks in the api process, actions in a worker process it 
   });
 
   it('should leave no worker process behind when the api process is killed', async () => {
-    service.start(env);
-    await ready();
-    const [worker] = childrenOf(service.pid!);
+    const worker = await startWithWorker();
     service.kill();
 
     await waitFor(async () => !alive(worker), 20_000, 'the orphaned worker process to stop');
