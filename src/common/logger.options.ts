@@ -1,23 +1,7 @@
 import type { Params } from 'nestjs-pino';
 import pino, { type DestinationStream } from 'pino';
 import { AppConfig } from '../config/app-config';
-
-/** Header values and fields that may carry secrets; pino replaces them before a line is written. */
-export const REDACTED_PATHS = [
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'req.headers["x-port-signature"]',
-  'req.headers["x-api-key"]',
-  'headers.authorization',
-  'headers.Authorization',
-  'webhookUrl',
-  '*.webhookUrl',
-  'clientSecret',
-  '*.clientSecret',
-  'accessToken',
-  '*.accessToken',
-];
-
+import { redactSecrets } from './log-redaction';
 
 export function loggerOptions(config: AppConfig): Params {
   return {
@@ -28,7 +12,8 @@ export function loggerOptions(config: AppConfig): Params {
     forRoutes: [],
     pinoHttp: [{
       level: config.logLevel,
-      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      // Header values and fields that may carry secrets are replaced before a line is written.
+      formatters: { log: redactSecrets },
     }, stdoutDestination()],
   };
 }
