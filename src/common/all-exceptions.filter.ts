@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { QueueUnavailableError } from '../ingest/event-intake.service';
+import { isRedisUnavailable } from './redis-unavailable';
 
 interface FastifyError {
   statusCode?: number;
@@ -31,6 +32,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
       const body = typeof response === 'string' ? { statusCode: exception.getStatus(), message: response } : response;
       return { status: exception.getStatus(), body };
     }
+    // Admin routes read Redis directly, so their Redis errors arrive here unwrapped.
     if (exception instanceof QueueUnavailableError || isRedisUnavailable(exception)) {
       return answer(HttpStatus.SERVICE_UNAVAILABLE, 'Service Unavailable', 'Redis is unreachable; retry later');
     }
@@ -41,14 +43,6 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
     return answer(HttpStatus.INTERNAL_SERVER_ERROR, 'Internal Server Error', 'internal error');
   }
-}
-
-// What ioredis throws on the fail-fast connection while Redis is down: no connection, offline queue
-// off, a command that timed out, or retries used up. Admin routes read Redis directly.
-const REDIS_DOWN = /Stream isn't writeable|Connection is closed|Command timed out|ECONNREFUSED|ETIMEDOUT/;
-
-function isRedisUnavailable(exception: unknown): boolean {
-  return exception instanceof Error && (exception.name === 'MaxRetriesPerRequestError' || REDIS_DOWN.test(exception.message));
 }
 
 function answer(statusCode: number, error: string, message: string) {

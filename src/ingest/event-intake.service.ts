@@ -1,11 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ChangeEvent } from '../changes/change-event';
+import { isRedisUnavailable } from '../common/redis-unavailable';
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../ops/metrics.service';
 import { EventEvaluationService } from '../rules/event-evaluation.service';
 import { EntityStateStore } from '../sources/entity-state.store';
 
-/** Redis could not take the event (or its evaluation could not run); the caller should retry later. */
+/** Redis could not take the event; the caller should retry later. */
 export class QueueUnavailableError extends Error {
   constructor(cause: unknown) {
     super(`queue unavailable: ${cause instanceof Error ? cause.message : String(cause)}`);
@@ -39,7 +40,8 @@ export class EventIntakeService {
     try {
       ({ duplicate } = await this.evaluation.evaluate(event));
     } catch (error) {
-      throw new QueueUnavailableError(error);
+      // Redis down: a 503, retry later. Anything else is a fault of ours (a 500, logged), not an outage.
+      throw isRedisUnavailable(error) ? new QueueUnavailableError(error) : error;
     }
     if (duplicate) return this.duplicate(event);
     this.metrics.eventsReceived.inc({ source: event.source, outcome: 'accepted' });

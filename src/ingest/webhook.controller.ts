@@ -22,6 +22,7 @@ export class WebhookController {
   @ApiResponse({ status: 413, description: 'body over 1 MiB' })
   @ApiResponse({ status: 415, description: 'body is not JSON' })
   @ApiResponse({ status: 503, description: 'Redis unreachable: Port should retry' })
+  @ApiResponse({ status: 500, description: 'a fault in the service (logged); Port should retry' })
   receive(@Body(ParsePortEventPipe) event: ChangeEvent): Promise<IntakeResult> {
     return this.intake.accept(event);
   }

@@ -131,9 +131,9 @@ export class KafkaChangeConsumer implements ChangeEventSource {
     try {
       await this.intake.accept(parsed.event);
     } catch (error) {
-      if (!(error instanceof QueueUnavailableError)) throw error;
-      // Not committed: pause so a Redis outage does not spin, then read the message again.
-      this.logger.warn(`${where}: ${error.message}; retrying in ${REDIS_RETRY_PAUSE_MS} ms`);
+      // Not committed: pause so that neither a Redis outage nor a failing evaluation spins, then read the message again.
+      const reason = error instanceof QueueUnavailableError ? error.message : `event not accepted: ${(error as Error).message}`;
+      this.logger.warn(`${where}: ${reason}; retrying in ${REDIS_RETRY_PAUSE_MS} ms`);
       setTimeout(pause(), REDIS_RETRY_PAUSE_MS).unref();
       throw error;
     }

@@ -2,6 +2,7 @@ import type Redis from 'ioredis';
 import { readSample } from '../support/port-samples';
 import { removeKeys, startTestApp, TestApp, writeRulesFile } from '../support/test-app';
 import { QueueName } from '../../src/queue/queue-names';
+import { EventEvaluationService } from '../../src/rules/event-evaluation.service';
 
 const vmUpdate = readSample('kafka-changelog-entity-update-vm-free_storage.json') as Record<string, unknown>;
 const automationTriggerData = readSample('automation-triggerdata-entity-updated-service.json') as Record<string, unknown>;
@@ -183,6 +184,23 @@ describe('POST /webhooks/port (ROLE=api, real Redis)', () => {
 
     expect(response.statusCode).toBe(413);
     await nothingQueued();
+  });
+
+  it.each([
+    // A fault of ours is not an outage: a 500 that says nothing inside, not "Redis is unreachable".
+    ['500 for a failure of its own', new TypeError("Cannot read properties of undefined (reading 'ruleId')"), 500, 'internal error'],
+    // Redis restarting with its append-only file, or out of memory: Port should come back later.
+    ['503 when Redis cannot take the event yet', Object.assign(new Error('LOADING Redis is loading the dataset in memory'), { name: 'ReplyError' }), 503, 'Redis is unreachable; retry later'],
+  ])('should answer %s', async (_name, failure, statusCode, message) => {
+    const evaluate = jest.spyOn(t.app.get(EventEvaluationService), 'evaluate').mockRejectedValueOnce(failure);
+    try {
+      const response = await post(vmUpdate);
+
+      expect(response.statusCode).toBe(statusCode);
+      expect(response.json()).toMatchObject({ statusCode, message });
+    } finally {
+      evaluate.mockRestore();
+    }
   });
 
   it('should report live and ready', async () => {
