@@ -85,6 +85,36 @@ describe(OutboundHttpClient.name, () => {
       expect(error.message).toContain('timed out');
     });
 
+    it('should give back at most the first 16 KiB of a large answer', async () => {
+      server.otherwise(status(200, 'x'.repeat(1024 * 1024)));
+
+      const response = await sut.request({ method: 'GET', url: server.url() });
+
+      expect(response.body).toBe('x'.repeat(16 * 1024));
+    });
+
+    it('should time out on a target that sends its headers but never ends the body', async () => {
+      server.otherwise((_req, res) => { res.writeHead(200, { 'content-type': 'text/plain' }); res.write('partial'); });
+
+      const started = Date.now();
+      const error = (await sut.request({ method: 'GET', url: server.url(), timeoutMs: 200 }).catch((e: unknown) => e)) as Error;
+
+      expect(error).toBeInstanceOf(TransientActionError);
+      expect(error.message).toContain('timed out');
+      expect(Date.now() - started).toBeLessThan(5_000);
+    });
+
+    it('should still abort at once on the caller\'s signal', async () => {
+      server.otherwise(hang);
+      const caller = new AbortController();
+      const reason = new Error('reconcile stopped');
+
+      const call = sut.request({ method: 'GET', url: server.url(), signal: caller.signal });
+      caller.abort(reason);
+
+      await expect(call).rejects.toBe(reason);
+    });
+
     it('should throw a transient error when the connection is refused', async () => {
       const port = await closedPort();
 
