@@ -104,6 +104,25 @@ describe(OutboundHttpClient.name, () => {
       expect(Date.now() - started).toBeLessThan(5_000);
     });
 
+    it('should cut a target that keeps trickling its body once the deadline has passed', async () => {
+      let closed = false;
+      server.otherwise((_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        const drip = setInterval(() => res.write('x'), 20);
+        res.on('close', () => {
+          clearInterval(drip);
+          closed = true;
+        });
+      });
+
+      const error = (await sut.request({ method: 'GET', url: server.url(), timeoutMs: 200 }).catch((e: unknown) => e)) as Error;
+
+      expect(error.message).toContain('timed out');
+      // Each chunk comes well within undici's idle timeout: only the deadline can end this call.
+      for (let waited = 0; !closed && waited < 2_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(closed).toBe(true);
+    });
+
     it('should still abort at once on the caller\'s signal', async () => {
       server.otherwise(hang);
       const caller = new AbortController();

@@ -40,6 +40,8 @@ export interface OutboundResponse {
 interface CallLimits {
   timeoutMs: number;
   signal?: AbortSignal;
+  /** Set once the answer's headers are in: drops the rest of its body (a call past its deadline). */
+  dropBody?: () => void;
 }
 
 const MAX_BODY_BYTES = 16 * 1024;
@@ -108,17 +110,22 @@ export class OutboundHttpClient implements OnModuleDestroy {
    *
    * Without a caller's signal (every action), no AbortSignal goes to undici: one per request cost
    * 10 µs of a 50 µs call (its abort listener), measured on this machine. The deadline is a timer
-   * raced against the call instead; a call that loses the race is left to undici's own header and
-   * body timeouts (the same length), so it ends soon after and its answer is dropped. Not
+   * raced against the call instead. A call that loses the race has its body dropped if its headers
+   * are in; if not, undici's own header timeout (the same length) ends it soon after. Not
    * AbortSignal.timeout + any() either: those leave a timer and signals per request alive until the
    * timeout passes (~5% of a worker).
    */
   private async withDeadline<T>(req: OutboundRequest, label: string, run: (limits: CallLimits) => Promise<T>): Promise<T> {
     const ms = req.timeoutMs && req.timeoutMs > 0 ? req.timeoutMs : this.defaultTimeoutMs;
     if (req.signal) return this.withSignal(req.signal, ms, run);
-    const call = run({ timeoutMs: ms });
+    const limits: CallLimits = { timeoutMs: ms };
+    const call = run(limits);
     call.catch(() => undefined);
-    return withTimeout(call, ms, () => networkError(label, new DOMException('The operation timed out', 'TimeoutError')));
+    return withTimeout(call, ms, () => {
+      // A target still trickling its body would keep the socket past undici's idle timeout: cut it now.
+      limits.dropBody?.();
+      return networkError(label, new DOMException('The operation timed out', 'TimeoutError'));
+    });
   }
 
   /** The caller can abort (a reconcile being stopped): one AbortController, fed by its signal and the timer. */
@@ -140,7 +147,7 @@ export class OutboundHttpClient implements OnModuleDestroy {
     const hasBody = req.body !== undefined;
     try {
       this.guard.assertAllowed(url);
-      return await request(url, {
+      const response = await request(url, {
         dispatcher: this.agent,
         method: req.method.toUpperCase() as Dispatcher.HttpMethod,
         headers: lowerCaseKeys({ ...(hasBody ? { 'content-type': 'application/json' } : {}), ...req.headers }),
@@ -149,6 +156,8 @@ export class OutboundHttpClient implements OnModuleDestroy {
         headersTimeout: limits.timeoutMs,
         bodyTimeout: limits.timeoutMs,
       });
+      limits.dropBody = () => response.body.destroy();
+      return response;
     } catch (error) {
       if (req.signal?.aborted) throw req.signal.reason;
       throw networkError(label, error);
