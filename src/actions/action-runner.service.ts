@@ -57,14 +57,13 @@ export class ActionRunnerService {
   }
 
   /**
-   * Notes on a queued action why it does not run yet and until when (Slack pacing, a slow target),
-   * so that its record does not look stuck. Before the first attempt only: a retrying action's
-   * record keeps its last error. Written like an outcome (see the class).
+   * Notes on an action that does not run yet (Slack pacing, a slow target) why and until when, so
+   * that its record does not look stuck; a retrying action keeps its last error. Sent on the worker's
+   * connection and not waited for, like an outcome (see the class).
    */
-  noteWaiting(job: DispatchActionJob, attemptsMade: number, queuedAt: number, waiting: { reason: string; until: number }, connection: Redis): void {
-    if (attemptsMade > 0) return;
+  noteWaiting(job: DispatchActionJob, waiting: { reason: string; until: number }, connection: Redis): void {
     const key = actionKey(job.eventId, job.replay, job.ruleId, job.actionIndex);
-    this.record(job, key, 0, queuedAt, { status: 'queued', waiting: { reason: waiting.reason, until: new Date(waiting.until).toISOString() } }, connection);
+    this.records.noteWaiting(job.eventId, key, { reason: waiting.reason, until: new Date(waiting.until).toISOString() }, connection).catch(this.notUpdated(job));
   }
 
   private record(job: DispatchActionJob, key: string, attempts: number, queuedAt: number, patch: Pick<ActionRecord, 'status'> & Partial<ActionRecord>, connection: Redis): void {
@@ -72,9 +71,12 @@ export class ActionRunnerService {
       key, ruleId: job.ruleId, actionIndex: job.actionIndex, replay: job.replay, type: job.action.type,
       attempts, queuedAt: new Date(queuedAt).toISOString(), updatedAt: new Date().toISOString(), ...patch,
     };
-    this.records.updateAction(job.eventId, entry, connection).catch((error: Error) =>
-      this.logger.warn({ eventId: job.eventId, ruleId: job.ruleId, action: job.action.type }, `action record not updated: ${error.message}`),
-    );
+    this.records.updateAction(job.eventId, entry, connection).catch(this.notUpdated(job));
+  }
+
+  /** A record write that failed only loses a detail of the record: the job itself goes on. */
+  private notUpdated(job: DispatchActionJob): (error: Error) => void {
+    return (error) => this.logger.warn({ eventId: job.eventId, ruleId: job.ruleId, action: job.action.type }, `action record not updated: ${error.message}`);
   }
 }
 

@@ -39,6 +39,19 @@ redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[6])
 return 1`);
 
+// A held-back action's entry gets why and until when and keeps the rest, a retrying action's last
+// error included. An entry already finished (or gone with its record) is left alone. `until` is a
+// Lua keyword, hence the brackets.
+const NOTE_WAITING = new LuaScript(`
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return 0 end
+local entry = cjson.decode(raw)
+if entry.status ~= 'queued' and entry.status ~= 'retrying' then return 0 end
+entry.waiting = { reason = ARGV[2], ['until'] = ARGV[3] }
+entry.updatedAt = ARGV[4]
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(entry))
+return 1`);
+
 /**
  * Event records in Redis: one hash per event (each action its own field, so concurrent workers
  * never overwrite each other) and a sorted set by receipt time for listing. Expire after retention.
@@ -66,6 +79,11 @@ export class EventRecordStore {
   /** `via`: another connection to write on (a worker's own, so the update leaves with BullMQ's next command). */
   async updateAction(eventId: string, action: ActionRecord, via: Redis = this.redis): Promise<void> {
     await via.hset(this.key(eventId), ACTION_FIELD + action.key, JSON.stringify(action));
+  }
+
+  /** Notes on an action not run yet why and until when (`until`: ISO time); `via` as for updateAction. */
+  async noteWaiting(eventId: string, actionKey: string, waiting: { reason: string; until: string }, via: Redis = this.redis): Promise<void> {
+    await NOTE_WAITING.run(via, [this.key(eventId)], [ACTION_FIELD + actionKey, waiting.reason, waiting.until, new Date().toISOString()]);
   }
 
   async nextReplay(eventId: string): Promise<number> {

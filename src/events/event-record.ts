@@ -14,7 +14,7 @@ export interface ActionRecord {
   status: ActionStatus;
   attempts: number;
   lastError?: { statusCode?: number; message: string };
-  /** A queued action held back before its first attempt: why, and until when (it then runs). */
+  /** An action held back before its next attempt (queued or retrying): why, and until when (it then runs). */
   waiting?: { reason: string; until: string };
   result?: { statusCode?: number; summary: string };
   queuedAt: string;

@@ -74,7 +74,7 @@ export class ActionProcessor extends WorkerHost implements OnApplicationBootstra
     // A Slack send slot reserved before is spent: when the job comes back, it reserves a new one.
     const { slot: _spent, ...data } = job.data;
     const until = Date.now() + delay;
-    this.runner.noteWaiting(job.data, job.attemptsMade, job.timestamp, { reason: `target slow: put back (${ordinal(crowded)} time), no attempt used`, until }, await this.connection());
+    this.runner.noteWaiting(job.data, { reason: `target slow: put back (${ordinal(crowded)} time), no attempt used`, until }, await this.connection());
     return this.delay(job, { ...data, crowded }, until, token);
   }
 
@@ -102,7 +102,7 @@ export class ActionProcessor extends WorkerHost implements OnApplicationBootstra
     const wait = at - Date.now();
     if (wait <= IN_PROCESS_WAIT_MS) return new Promise((resolve) => setTimeout(resolve, wait));
     const reason = `Slack pacing: ${this.config.slackMaxPerSecond} message(s) per second per webhook`;
-    this.runner.noteWaiting(job.data, job.attemptsMade, job.timestamp, { reason, until: at }, await this.connection());
+    this.runner.noteWaiting(job.data, { reason, until: at }, await this.connection());
     await this.delay(job, { ...job.data, slot: { at, attempt: job.attemptsMade } }, at, token);
   }
 

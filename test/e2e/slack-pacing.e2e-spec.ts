@@ -1,5 +1,5 @@
 import { EventRecord } from '../../src/events/event-record';
-import { MockTarget, ReceivedRequest } from '../support/mock-target';
+import { MockTarget, ReceivedRequest, status } from '../support/mock-target';
 import { readSample } from '../support/port-samples';
 import { startTestApp, TestApp, waitFor, writeRulesFile } from '../support/test-app';
 
@@ -41,6 +41,11 @@ function tooClose(requests: ReceivedRequest[]): string[] {
   return close;
 }
 
+async function recordOf(t: TestApp, eventId: string): Promise<EventRecord | undefined> {
+  const response = await t.app.inject({ method: 'GET', url: `/events/${eventId}`, headers: { authorization: `Bearer ${ADMIN}` } });
+  return response.statusCode === 200 ? (response.json() as EventRecord) : undefined;
+}
+
 describe('Slack pacing per webhook URL (SLACK_MAX_PER_SECOND=4)', () => {
   jest.setTimeout(30_000);
   const channelA = new MockTarget();
@@ -77,10 +82,7 @@ rules:
     await Promise.all([channelA.stop(), channelB.stop()]);
   });
 
-  const record = async (eventId: string) => {
-    const response = await t.app.inject({ method: 'GET', url: `/events/${eventId}`, headers: { authorization: `Bearer ${ADMIN}` } });
-    return response.statusCode === 200 ? (response.json() as EventRecord) : undefined;
-  };
+  const record = (eventId: string) => recordOf(t, eventId);
 
   it('should space one webhook\'s messages 1/4 s apart, lose none, and not hold another webhook behind it', async () => {
     const values = Array.from({ length: BURST }, (_, i) => 40 + i);
@@ -128,5 +130,62 @@ rules:
       // Once sent, the note is gone.
       expect(r.actions.filter((action) => action.waiting)).toEqual([]);
     }
+  });
+});
+
+describe('Slack pacing of a retry (SLACK_MAX_PER_SECOND=4)', () => {
+  jest.setTimeout(30_000);
+  const channel = new MockTarget();
+  let t: TestApp;
+
+  beforeAll(async () => {
+    await channel.start();
+    t = await startTestApp({
+      RULES_FILE: writeRulesFile(`
+rules:
+  - id: every-update
+    blueprint: deploymentConfig
+    events: [UPDATE]
+    do:
+      - slack:
+          text: "memory {{ .diff.after.properties.memoryUtil }}"
+`),
+      SLACK_WEBHOOK_URL: channel.url('/services/T0/B0/channel'),
+      SLACK_MAX_PER_SECOND: String(PER_SECOND),
+      ACTION_RETRY_BASE_MS: '100',
+      ADMIN_TOKEN: ADMIN,
+    });
+  });
+  afterAll(async () => {
+    await t.close();
+    await channel.stop();
+  });
+
+  const record = (eventId: string) => recordOf(t, eventId);
+
+  it('should note why a retrying action waits and keep its last error, until it is sent', async () => {
+    // The burst's first message fails; its retry (about 0.1 s later) finds the webhook's next slots taken by the rest.
+    channel.script(status(500));
+    const responses = await Promise.all(Array.from({ length: 8 }, (_, i) => t.app.inject({ method: 'POST', url: '/webhooks/port', payload: deploymentUpdate(10 + i) })));
+    expect(responses.map((response) => response.statusCode)).toEqual(responses.map(() => 202));
+    const eventIds = responses.map((response) => response.json().eventId as string);
+
+    const held = await waitFor(async () => {
+      for (const eventId of eventIds) {
+        const retrying = (await record(eventId))?.actions.find((action) => action.status === 'retrying' && action.waiting);
+        if (retrying) return retrying;
+      }
+      return undefined;
+    }, 5_000, 'the retry noted as waiting');
+    expect(held).toMatchObject({ attempts: 1, lastError: { statusCode: 500 }, waiting: { reason: 'Slack pacing: 4 message(s) per second per webhook' } });
+
+    const records = await Promise.all(eventIds.map((eventId) => waitFor(async () => {
+      const r = await record(eventId);
+      return r?.status === 'succeeded' ? r : undefined;
+    }, 15_000, `event ${eventId} to succeed`)));
+    const actions = records.flatMap((r) => r.actions);
+    expect(actions.map((action) => action.attempts).sort()).toEqual([1, 1, 1, 1, 1, 1, 1, 2]);
+    expect(actions.filter((action) => action.waiting)).toEqual([]);
+    expect(channel.requests).toHaveLength(9);
   });
 });
