@@ -30,12 +30,21 @@ describe('redactSecrets', () => {
     expect(output.entity).toBe(input.entity);
   });
 
-  it('should leave errors for the err serializer and values with toJSON as they are', () => {
-    const err = Object.assign(new Error('boom'), { accessToken: 'at' });
+  it('should leave values with toJSON as they are, and return an error with no secret as it is', () => {
+    const err = new Error('boom');
     const at = new Date(0);
     const output = redactSecrets({ err, at });
     expect(output.err).toBe(err);
     expect(output.at).toBe(at);
+  });
+
+  it('should redact a secret-named property of an error in a copy that is still that error', () => {
+    const err = Object.assign(new TypeError('boom'), { accessToken: 'at', statusCode: 401 });
+    const output = redactSecrets({ err });
+    expect(output.err).not.toBe(err);
+    expect(output.err).toBeInstanceOf(TypeError);
+    expect(output.err).toMatchObject({ message: 'boom', stack: err.stack, accessToken: CENSOR, statusCode: 401 });
+    expect(err.accessToken).toBe('at');
   });
 
   it('should stop at a depth no line reaches, even on a cyclic object', () => {

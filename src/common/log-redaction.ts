@@ -27,8 +27,9 @@ export function redactSecrets<T extends object>(object: T): T {
 function redactValue(value: unknown, depth: number): unknown {
   if (typeof value !== 'object' || value === null || depth > MAX_DEPTH) return value;
   if (Array.isArray(value)) return redactArray(value, depth);
-  // An Error goes to pino's err serializer as it is; a Date, Buffer and the like serialise through toJSON.
-  if (value instanceof Error || typeof (value as { toJSON?: unknown }).toJSON === 'function') return value;
+  // A Date, Buffer and the like serialise through toJSON. An Error is walked too: its own properties
+  // are logged (pino's err serializer copies them), and a copy keeps its prototype, message and stack.
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return value;
   return redactObject(value as Record<string, unknown>, depth);
 }
 
@@ -40,10 +41,16 @@ function redactObject(object: Record<string, unknown>, depth: number): Record<st
     const value = object[key];
     const redacted = SECRET_KEY.test(key) && value !== undefined && value !== null ? CENSOR : redactValue(value, depth + 1);
     if (redacted === value) continue;
-    copy ??= { ...object };
+    copy ??= copyOf(object);
     copy[key] = redacted;
   }
   return copy ?? object;
+}
+
+function copyOf(object: Record<string, unknown>): Record<string, unknown> {
+  const proto = Object.getPrototypeOf(object) as object | null;
+  if (proto === Object.prototype) return { ...object };
+  return Object.create(proto, Object.getOwnPropertyDescriptors(object)) as Record<string, unknown>;
 }
 
 function redactArray(array: unknown[], depth: number): unknown[] {
