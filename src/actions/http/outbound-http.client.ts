@@ -124,14 +124,14 @@ export class OutboundHttpClient implements OnModuleDestroy {
     return withTimeout(call, ms, () => {
       // A target still trickling its body would keep the socket past undici's idle timeout: cut it now.
       limits.dropBody?.();
-      return networkError(label, new DOMException('The operation timed out', 'TimeoutError'));
+      return networkError(label, timedOut());
     });
   }
 
   /** The caller can abort (a reconcile being stopped): one AbortController, fed by its signal and the timer. */
   private async withSignal<T>(outer: AbortSignal, ms: number, run: (limits: CallLimits) => Promise<T>): Promise<T> {
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new DOMException('The operation timed out', 'TimeoutError')), ms);
+    const timer = setTimeout(() => controller.abort(timedOut()), ms);
     const forward = () => controller.abort(outer.reason);
     if (outer.aborted) forward();
     else outer.addEventListener('abort', forward, { once: true });
@@ -163,6 +163,11 @@ export class OutboundHttpClient implements OnModuleDestroy {
       throw networkError(label, error);
     }
   }
+}
+
+/** What a deadline aborts with: read as "timed out" by networkError. */
+function timedOut(): DOMException {
+  return new DOMException('The operation timed out', 'TimeoutError');
 }
 
 function parseUrl(raw: string, label: string | undefined): URL {
