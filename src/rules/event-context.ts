@@ -6,13 +6,19 @@ import type { JqContext } from './jq-batch';
  * body as received plus `.entity`, `.changes` and `.event`.
  */
 export function eventContext(event: ChangeEvent, changes: Change[]): Record<string, unknown> {
-  const { rule: _addedPerRule, ...body } = event.body;
+  // Rest-destructuring copies by a slow generic path; a body without `rule` (every changelog) is spread as is.
+  const body = 'rule' in event.body ? withoutRule(event.body) : event.body;
   return {
     ...body,
     entity: entityOf(event),
     changes,
     event: { id: event.id, source: event.source, receivedAt: event.receivedAt },
   };
+}
+
+function withoutRule(body: ChangeEvent['body']): Omit<ChangeEvent['body'], 'rule'> {
+  const { rule: _addedPerRule, ...rest } = body;
+  return rest;
 }
 
 /** The entity as it is now: `diff.after`, or `diff.before` on DELETE; null without a diff. */
