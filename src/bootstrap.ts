@@ -19,6 +19,9 @@ export async function createApp(config: AppConfig, options: { bufferLogs?: boole
     // Request ids in log lines: the caller's x-request-id, or a fresh UUID.
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
+    // No Nest middleware runs here (request logs are a Fastify hook, nestjs-pino's middleware has no
+    // routes): without middie, no request walks its empty middleware chain (2% of the api's CPU).
+    skipMiddie: true,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config), adapter, {
     rawBody: true,
