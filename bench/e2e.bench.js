@@ -150,10 +150,13 @@ async function run() {
       redisCpu: median(runs[layout].map((r) => r.redisCpu)),
     }]));
     const base = summary.baseline;
+    // Like for like: ROLE=all and api+worker are two processes, as is the control (the same bare pipeline, its worker forked).
+    const vsControl = (ours, layout) =>
+      summary['bare-split'] && layout !== 'inline' ? `; against the control: p99 ${fmt(ours.p99 / summary['bare-split'].p99, 2)}x, p50 ${fmt(ours.p50 / summary['bare-split'].p50, 2)}x` : '';
     console.log(`${rate}/s baseline (median of ${ROUNDS}): p50 ${base.p50} ms, p99 ${base.p99} ms, backlog at the end ${base.lastBacklog}; CPU per event ${fmt(base.nodeCpu, 0)} µs in Node, ${fmt(base.redisCpu, 0)} µs in Redis`);
     for (const layout of layouts.slice(1)) {
       const ours = summary[layout];
-      console.log(`${rate}/s ${nameOf(layout)} (median of ${ROUNDS}): p50 ${ours.p50} ms, p99 ${ours.p99} ms, backlog at the end ${ours.lastBacklog}, failed ${ours.failed}: p99 = ${fmt(ours.p99 / base.p99, 2)}x baseline p99, p50 = ${fmt(ours.p50 / base.p50, 2)}x${layout === 'bare-split' ? '' : ' (target: within 2x)'}; CPU per event ${fmt(ours.nodeCpu, 0)} µs in Node = ${fmt(ours.nodeCpu / base.nodeCpu, 2)}x, ${fmt(ours.redisCpu, 0)} µs in Redis = ${fmt(ours.redisCpu / base.redisCpu, 2)}x`);
+      console.log(`${rate}/s ${nameOf(layout)} (median of ${ROUNDS}): p50 ${ours.p50} ms, p99 ${ours.p99} ms, backlog at the end ${ours.lastBacklog}, failed ${ours.failed}: p99 = ${fmt(ours.p99 / base.p99, 2)}x baseline p99, p50 = ${fmt(ours.p50 / base.p50, 2)}x${layout === 'bare-split' ? '' : ` (target: within 2x)${vsControl(ours, layout)}`}; CPU per event ${fmt(ours.nodeCpu, 0)} µs in Node = ${fmt(ours.nodeCpu / base.nodeCpu, 2)}x, ${fmt(ours.redisCpu, 0)} µs in Redis = ${fmt(ours.redisCpu / base.redisCpu, 2)}x`);
     }
     results.push({ rate, runs, summary });
   }
