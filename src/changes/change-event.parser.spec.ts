@@ -152,13 +152,35 @@ describe(parsePortBody.name, () => {
       );
     });
 
+    const nested = (levels: number, wrap: (inner: unknown) => unknown): unknown => {
+      let value: unknown = 'leaf';
+      for (let i = 0; i < levels; i++) value = wrap(value);
+      return value;
+    };
+    // The body, trigger and by are three levels: `by.deep` adds the rest.
+    it.each([
+      ['objects, at the limit', 509, (inner: unknown) => ({ a: inner }), true],
+      ['objects, one level past it', 510, (inner: unknown) => ({ a: inner }), false],
+      ['arrays, at the limit', 509, (inner: unknown) => [inner], true],
+      ['arrays, one level past it', 510, (inner: unknown) => [1, inner], false],
+    ])('should count nesting in any field, %s (512 levels)', (_name, levels, wrap, ok) => {
+      const body = { ...valid(), trigger: { at: '2026-11-22T10:00:00.000Z', by: { deep: nested(levels, wrap) } } };
+
+      const result = parsePortBody(body, meta);
+
+      expect(result.ok).toBe(ok);
+      if (!result.ok) expect(result.errors).toEqual([{ field: 'body', message: 'body is nested too deeply (more than 512 levels)' }]);
+      // What is accepted can be recorded: the record and the rules' context are JSON.
+      else expect(() => JSON.stringify({ event: result.event })).not.toThrow();
+    });
+
     it('should answer with an error, not throw, when the body is nested too deeply', () => {
       let deep: unknown = {};
       for (let i = 0; i < 100_000; i++) deep = { a: deep };
 
       expect(parsePortBody({ ...valid(), diff: { before: deep, after: null } }, meta)).toEqual({
         ok: false,
-        errors: [{ field: 'body', message: 'body is nested too deeply' }],
+        errors: [{ field: 'body', message: 'body is nested too deeply (more than 512 levels)' }],
       });
     });
   });

@@ -25,6 +25,9 @@ type JsonObject = Record<string, unknown>;
  */
 export function parsePortBody(raw: unknown, meta: ParseMeta): ParseResult {
   if (!isObject(raw)) return fail('body', 'body must be a JSON object');
+  // Anything deeper could not be written to the record or the rules' context (JSON.stringify runs out
+  // of stack near 4,000 levels): refused here, before anything is recorded or queued.
+  if (nestedDeeperThan(raw, MAX_DEPTH)) return fail('body', TOO_DEEP);
   // Automation trigger data has no top-level resourceType; a changelog body always does.
   const wrapped = isObject(raw.event) && raw.resourceType === undefined;
   const body = withContextNames(wrapped ? (raw.event as JsonObject) : raw);
@@ -48,9 +51,24 @@ export function parsePortBody(raw: unknown, meta: ParseMeta): ParseResult {
     return { ok: true, event };
   } catch (error) {
     // Recursion over a pathologically deep body must be a 400, not a crashed request.
-    if (error instanceof RangeError) return fail('body', 'body is nested too deeply');
+    if (error instanceof RangeError) return fail('body', TOO_DEEP);
     throw error;
   }
+}
+
+/** Levels of objects and arrays a body may have, itself the first: far beyond any Port entity. */
+export const MAX_DEPTH = 512;
+const TOO_DEEP = `body is nested too deeply (more than ${MAX_DEPTH} levels)`;
+
+/** Whether objects and arrays nest more than `levels` deep in `value` (an object is one level). Stops at the limit. */
+function nestedDeeperThan(value: unknown, levels: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (levels === 0) return true;
+  if (Array.isArray(value)) return value.some((item) => nestedDeeperThan(item, levels - 1));
+  for (const key in value) {
+    if (nestedDeeperThan((value as JsonObject)[key], levels - 1)) return true;
+  }
+  return false;
 }
 
 /** Automation events name the context keys differently; fill the changelog names, keep the originals. */

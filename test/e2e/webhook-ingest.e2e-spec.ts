@@ -171,6 +171,30 @@ describe('POST /webhooks/port (ROLE=api, real Redis)', () => {
     await nothingQueued();
   });
 
+  it.each([
+    // Deeper than JSON.stringify can go: the record and the rules' context could not be written.
+    ['in a field the event id does not cover', 'trigger.by.extra', 6_000],
+    ['in the entity', 'diff.after.properties.blob', 6_000],
+    // body > diff > after > properties: 4 levels; blob's value is depth + 1 more.
+    ['just past the limit (513 levels)', 'diff.after.properties.blob', 508],
+  ])('should answer 400 for a body nested too deeply %s, and queue nothing', async (_name, path, depth) => {
+    // As text: too deep for JSON.stringify here as well.
+    const deep = `${'{"a":'.repeat(depth)}{}${'}'.repeat(depth)}`;
+    const response = await post(JSON.stringify(withValue(vmUpdate, path, 'DEEP')).replace('"DEEP"', deep));
+
+    expect(response.statusCode).toBe(400);
+    expect(response.json().errors).toEqual([{ field: 'body', message: 'body is nested too deeply (more than 512 levels)' }]);
+    await nothingQueued();
+  });
+
+  it('should take a body nested as deep as the limit (512 levels)', async () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 508; i++) deep = { a: deep };
+    const response = await post(withValue(vmUpdate, 'diff.after.properties.blob', deep));
+
+    expect(response.statusCode).toBe(202);
+  });
+
   it('should answer 415 for a body that is not JSON', async () => {
     const response = await t.app.inject({ method: 'POST', url: '/webhooks/port', payload: 'action=UPDATE', headers: { 'content-type': 'text/plain' } });
 
