@@ -1,5 +1,6 @@
 'use strict';
 // `npm run bench`: every benchmark, each reported as a ratio to a baseline measured in the same run.
+// Not in the default list: api-cost (where one api process's CPU per webhook goes; BENCH_ONLY=api-cost).
 const sections = (process.env.BENCH_ONLY ?? 'ingest,evaluation,e2e,scaling').split(',');
 
 async function main() {
