@@ -13,3 +13,5 @@ app.post('/webhooks/port', async (request, reply) => {
   return reply.code(202).send({ eventId: 'x', duplicate: false });
 });
 app.listen({ port: Number(process.env.PORT), host: '127.0.0.1' }).then(() => process.send?.('ready'));
+// An orderly exit, so that a profile asked for with BENCH_NODE_ARGS is written.
+process.on('SIGTERM', () => process.exit(0));

@@ -47,7 +47,7 @@ async function startService(env) {
 async function startBare(mode = 'bare', prefix = 'bench-bare') {
   const port = await freePort();
   const env = { ...process.env, PORT: String(port), MODE: mode, QUEUE_PREFIX: prefix };
-  const child = spawn(process.execPath, [path.join(__dirname, 'bare-server.js')], { env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const child = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), path.join(__dirname, 'bare-server.js')], { env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   await new Promise((resolve) => child.once('message', resolve));
   return { port, child, stop: () => stopChild(child) };
 }
