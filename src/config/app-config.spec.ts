@@ -15,6 +15,7 @@ describe('buildAppConfig', () => {
       webhookSignature: 'off',
       httpActionAllowedHosts: [],
       logLevel: 'info',
+      logSync: false,
       workerConcurrency: 32,
       workerProcess: 'child',
       workerProcessHangMs: 30_000,

@@ -27,6 +27,8 @@ export class AppConfig {
   registration?: { publicUrl: string };
   httpActionAllowedHosts: string[];
   logLevel: string;
+  /** LOG_SYNC=true: each line written at once, synchronously; otherwise lines are written in batches. */
+  logSync: boolean;
   dedupeTtlSeconds: number;
   eventRetentionSeconds: number;
   /** Messages per second per Slack webhook URL (Slack allows about one). */
@@ -76,6 +78,7 @@ export function buildAppConfig(env: Record<string, string | undefined>): AppConf
     adminToken: vars.ADMIN_TOKEN,
     httpActionAllowedHosts: splitList(vars.HTTP_ACTION_ALLOWED_HOSTS),
     logLevel: vars.LOG_LEVEL ?? 'info',
+    logSync: vars.LOG_SYNC === 'true',
     dedupeTtlSeconds: vars.DEDUPE_TTL_SECONDS ?? 86_400,
     eventRetentionSeconds: vars.EVENT_RETENTION_SECONDS ?? 7 * 86_400,
     slackMaxPerSecond: vars.SLACK_MAX_PER_SECOND ?? 1,

@@ -97,6 +97,9 @@ export class EnvironmentVariables {
   @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL?: string;
 
+  @Transform(blankToUndefined) @IsOptional() @IsIn(['true', 'false'])
+  LOG_SYNC?: 'true' | 'false';
+
   @IsOptional() @Transform(toInt) @IsInt() @Min(60)
   DEDUPE_TTL_SECONDS?: number;
 

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AggregatorRegistry, collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { droppedLogLines } from '../common/logger.options';
 import { withTimeout } from '../common/with-timeout';
 
 /** A registry's metrics as `getMetricsAsJSON()` gives them: what another process sends to be reported. */
@@ -62,6 +63,16 @@ export class MetricsService {
     labelNames: ['type'] as const,
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
+  });
+
+  readonly logLinesDropped = new Counter({
+    name: 'reactor_log_lines_dropped_total',
+    help: 'Log lines dropped because stdout took nothing while 16 MiB of lines waited (a log reader that stopped reading)',
+    registers: [this.registry],
+    collect() {
+      this.reset();
+      this.inc(droppedLogLines.count);
+    },
   });
 
   private readonly otherProcesses: (() => Promise<ProcessMetrics>)[] = [];
