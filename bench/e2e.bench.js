@@ -88,6 +88,37 @@ async function measured(port, processes, rate, slack, redis) {
   return { ...result, cpu, redisCpu: perEvent((await redisCpuMs(redis)) - redisBefore) };
 }
 
+const pctOf = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+
+/**
+ * Where the service's receipt-to-delivery time went, from the timestamps of the action jobs finished
+ * since `since` (BullMQ keeps the last 10,000): `in` send to receipt (HTTP, parse), `api` receipt to
+ * the job's add, `queue` add to a worker taking it, `run` taken to finished (pacing, the Slack call,
+ * the record). p50/p99 of each, and the mean of each over the slowest 1% of events: what their time
+ * was spent on.
+ */
+async function stages(redis, prefix, since) {
+  const ids = await redis.zrangebyscore(`${prefix}:actions:completed`, since, '+inf');
+  const rows = [];
+  for (let i = 0; i < ids.length; i += 1000) {
+    const pipeline = redis.pipeline();
+    for (const id of ids.slice(i, i + 1000)) pipeline.hmget(`${prefix}:actions:${id}`, 'data', 'timestamp', 'processedOn', 'finishedOn');
+    for (const [, [data, added, taken, finished]] of await pipeline.exec()) {
+      const job = JSON.parse(data);
+      const sentAt = Date.parse(job.action.text);
+      const receivedAt = Date.parse(job.receivedAt);
+      if (!(sentAt >= since)) continue;
+      rows.push({ in: receivedAt - sentAt, api: added - receivedAt, queue: taken - added, run: finished - taken, total: finished - sentAt });
+    }
+  }
+  const names = ['in', 'api', 'queue', 'run'];
+  const byTotal = [...rows].sort((a, b) => b.total - a.total).slice(0, Math.max(1, Math.ceil(rows.length / 100)));
+  return Object.fromEntries(names.map((name) => {
+    const sorted = rows.map((row) => row[name]).sort((a, b) => a - b);
+    return [name, { p50: pctOf(sorted, 50), p99: pctOf(sorted, 99), slowest: byTotal.reduce((sum, row) => sum + row[name], 0) / byTotal.length }];
+  }));
+}
+
 /** One fresh measurement of a layout: its processes started, warmed up, driven, stopped, keys removed. */
 async function measureLayout(layout, rate, slack, serviceEnv, redis) {
   if (layout === 'baseline' || layout === 'bare-split') {
@@ -105,7 +136,9 @@ async function measureLayout(layout, rate, slack, serviceEnv, redis) {
   const workerProcess = layout === 'inline' ? 'inline' : 'child';
   for (const role of roles) processes.push({ name: role, ...(await startService({ ...serviceEnv, ROLE: role, WORKER_PROCESS: workerProcess, QUEUE_PREFIX: prefix })) });
   await drive(processes[0].port, rate, slack, WARMUP_SECONDS);
+  const since = Date.now();
   const result = await measured(processes[0].port, processes, rate, slack, redis);
+  result.stages = await stages(redis, prefix, since);
   for (const child of processes) await child.stop();
   await removeKeys(prefix);
   return result;
@@ -131,7 +164,8 @@ async function run() {
   const results = [];
   console.log(`\n## End to end: webhook -> Slack mock at a steady rate, ${SECONDS}s each after ${WARMUP_SECONDS}s warm-up (receipt-to-delivery latency), ${ROUNDS} rounds alternating baseline and service; medians`);
   const cpuLine = (r) => `CPU per event ${Object.entries(r.cpu).map(([name, us]) => `${name} ${fmt(us, 0)}`).join(' + ')} µs, Redis ${fmt(r.redisCpu, 0)} µs`;
-  const line = (name, r) => `${name}: sent ${r.sent}, delivered ${r.delivered}, failed ${r.failed}, p50 ${r.p50} ms, p99 ${r.p99} ms, backlog each second [${r.backlog.join(' ')}]; ${cpuLine(r)}`;
+  const stageLine = (r) => (r.stages ? `; stages p50/p99 (slowest 1% mean) ms: ${Object.entries(r.stages).map(([name, st]) => `${name} ${st.p50}/${st.p99} (${fmt(st.slowest, 0)})`).join(', ')}` : '');
+  const line = (name, r) => `${name}: sent ${r.sent}, delivered ${r.delivered}, failed ${r.failed}, p50 ${r.p50} ms, p99 ${r.p99} ms, backlog each second [${r.backlog.join(' ')}]; ${cpuLine(r)}${stageLine(r)}`;
   for (const rate of RATES) {
     const runs = Object.fromEntries(layouts.map((layout) => [layout, []]));
     for (let round = 1; round <= ROUNDS; round += 1) {
