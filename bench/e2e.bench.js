@@ -25,6 +25,9 @@ async function startBaseline(slackPort, prefix, split) {
   return { port, child, stop: () => new Promise((resolve) => { child.once('exit', resolve); child.kill('SIGTERM'); }) };
 }
 
+/** The p-th percentile of ascending values. */
+const pctOf = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+
 // Long enough for steady state: the service's latencies settle only after ~3-4 s at 500/s (JIT of the
 // rules engine, jq, Nest and BullMQ paths); the baseline gets the same warm-up.
 const WARMUP_SECONDS = Number(process.env.BENCH_E2E_WARMUP_SECONDS ?? 5);
@@ -64,8 +67,7 @@ async function drive(port, rate, slack, seconds = SECONDS) {
   }
   await agent.close();
   const sorted = slack.collected.splice(0).sort((a, b) => a - b);
-  const pct = (p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-  return { sent, failed, delivered: sorted.length, p50: pct(50), p99: pct(99), backlog };
+  return { sent, failed, delivered: sorted.length, p50: pctOf(sorted, 50), p99: pctOf(sorted, 99), backlog };
 }
 
 const ROUNDS = Number(process.env.BENCH_E2E_ROUNDS ?? 3);
@@ -87,8 +89,6 @@ async function measured(port, processes, rate, slack, redis) {
   const cpu = Object.fromEntries(processes.map(({ name, child }, i) => [name, perEvent(processCpuMs(child.pid) - cpuBefore[i])]));
   return { ...result, cpu, redisCpu: perEvent((await redisCpuMs(redis)) - redisBefore) };
 }
-
-const pctOf = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
 /**
  * Where the service's receipt-to-delivery time went, from the timestamps of the action jobs finished

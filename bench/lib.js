@@ -30,12 +30,13 @@ async function waitHttp(url, timeoutMs = 20_000) {
   throw new Error(`${url} did not come up in ${timeoutMs} ms`);
 }
 
+/** BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", to profile what the bench starts under load. */
+const nodeArgs = () => (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
 /** Starts the built service (dist/main.js) with its own queue prefix; resolves once /health/live answers. */
 async function startService(env) {
   const port = await freePort();
-  // BENCH_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", to profile the service under load.
-  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'dist/main.js')], {
+  const child = spawn(process.execPath, [...nodeArgs(), path.join(ROOT, 'dist/main.js')], {
     cwd: ROOT,
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', REDIS_URL, ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -47,7 +48,7 @@ async function startService(env) {
 async function startBare(mode = 'bare', prefix = 'bench-bare') {
   const port = await freePort();
   const env = { ...process.env, PORT: String(port), MODE: mode, QUEUE_PREFIX: prefix };
-  const child = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), path.join(__dirname, 'bare-server.js')], { env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const child = spawn(process.execPath, [...nodeArgs(), path.join(__dirname, 'bare-server.js')], { env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   await new Promise((resolve) => child.once('message', resolve));
   return { port, child, stop: () => stopChild(child) };
 }

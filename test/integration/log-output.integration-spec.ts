@@ -19,6 +19,21 @@ async function post(base: string, serial: number): Promise<number> {
   return response.status;
 }
 
+/** `count` distinct changes from `first` on, 20 at a time; their answers' statuses. */
+async function postMany(base: string, first: number, count: number): Promise<number[]> {
+  const statuses: number[] = [];
+  for (let serial = first; serial < first + count; serial += 20) {
+    statuses.push(...(await Promise.all(Array.from({ length: 20 }, (_, i) => post(base, serial + i)))));
+  }
+  return statuses;
+}
+
+/** The built service with `stdout` as given and its own working directory (no .env of the checkout read). */
+function startMain(env: Record<string, string>, stdout: 'pipe' | number): ChildProcess {
+  const cwd = mkdtempSync(join(tmpdir(), 'reactor-log-'));
+  return spawn(process.execPath, [MAIN], { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', stdout, 'ignore'] });
+}
+
 const evaluatedLines = (output: string) => output.split('\n').filter((line) => line.includes('"event evaluated')).length;
 
 describe('log lines on stdout (built service, ROLE=api, lines written in batches)', () => {
@@ -31,6 +46,7 @@ describe('log lines on stdout (built service, ROLE=api, lines written in batches
     const port = await closedPort();
     base = `http://127.0.0.1:${port}`;
     const rules = writeRulesFile('rules:\n  - id: vm-any\n    blueprint: vm\n    do:\n      - http: { url: "http://127.0.0.1:9/never" }\n');
+    // XSYNC=1 runs these against LOG_SYNC=true, the synchronous writes: the stopped-reader tests then time out.
     env = { REDIS_URL, QUEUE_PREFIX: prefix, ROLE: 'api', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info', RULES_FILE: rules, ...(process.env.XSYNC ? { LOG_SYNC: 'true' } : {}) };
   });
   afterAll(() => removeKeys(prefix));
@@ -55,19 +71,15 @@ describe('log lines on stdout (built service, ROLE=api, lines written in batches
 
   it('should go on answering webhooks while its log reader has stopped reading, and write the lines once it reads again', async () => {
     // stdout a pipe that this test stops reading: the pipe and the stream's buffer fill after ~200 lines.
-    const cwd = mkdtempSync(join(tmpdir(), 'reactor-log-'));
-    const child: ChildProcess = spawn(process.execPath, [MAIN], { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = startMain(env, 'pipe');
     let output = '';
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     try {
       await ready();
       child.stdout!.pause();
       const webhooks = 1_000;
-      const statuses: number[] = [];
-      // 20 at a time; with a line written synchronously per event, the service would block on the full pipe.
-      for (let serial = 1; serial <= webhooks; serial += 20) {
-        statuses.push(...(await Promise.all(Array.from({ length: 20 }, (_, i) => post(base, 1_000 + serial + i)))));
-      }
+      // With a line written synchronously per event, the service would block on the full pipe.
+      const statuses = await postMany(base, 1_001, webhooks);
       expect(statuses.filter((status) => status === 202)).toHaveLength(webhooks);
       expect(evaluatedLines(output)).toBeLessThan(webhooks); // the reader did stop: not every line got out
 
@@ -84,13 +96,10 @@ describe('log lines on stdout (built service, ROLE=api, lines written in batches
     const fifo = join(dir, 'stdout');
     execFileSync('mkfifo', [fifo]);
     const stdout = openSync(fifo, 'r+'); // its read end held open, never read
-    const child: ChildProcess = spawn(process.execPath, [MAIN], { cwd: dir, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', stdout, 'ignore'] });
+    const child = startMain(env, stdout);
     try {
       await ready();
-      const statuses: number[] = [];
-      for (let serial = 1; serial <= 600; serial += 20) {
-        statuses.push(...(await Promise.all(Array.from({ length: 20 }, (_, i) => post(base, 5_000 + serial + i)))));
-      }
+      const statuses = await postMany(base, 5_001, 600);
 
       expect(statuses.filter((status) => status === 202)).toHaveLength(600);
       expect((await fetch(`${base}/health/live`)).status).toBe(200);
