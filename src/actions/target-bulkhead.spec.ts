@@ -12,28 +12,56 @@ describe(TargetBulkhead.name, () => {
     expect(new TargetBulkhead(concurrency).perTarget).toBe(perTarget);
   });
 
-  it('should hold a slow target to its share, keep serving others, and take it again once a call leaves', () => {
-    const sut = new TargetBulkhead(4);
-    const first = sut.enter('http a', 0)!;
-    sut.enter('http a', 10);
-    sut.enter('http a', 20);
+  it('should hold a target to its share from its first call, keep serving others, and hand a leaving call\'s place to a waiting one', async () => {
+    const sut = new TargetBulkhead(4, 60_000);
+    const first = (await sut.enter('http a', 0))!;
+    await sut.enter('http a', 10);
+    await sut.enter('http a', 20);
 
-    expect(sut.enter('http a', 999)).toBeDefined(); // the oldest call is not slow yet: a busy worker, not a slow target
-    expect(sut.enter('http a', 1_000)).toBeUndefined();
-    expect(sut.enter('http b', 1_000)).toBeDefined();
+    // Over the share while no call is slow: it waits (a hang's first second no longer takes every slot).
+    let granted = false;
+    const waiting = sut.enter('http a', 30).then((ticket) => ((granted = true), ticket));
+    expect(await sut.enter('http b', 30)).toBeDefined();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(granted).toBe(false);
     sut.leave(first);
-    expect(sut.enter('http a', 1_009)).toBeDefined(); // the oldest now started at 10
-    expect(sut.enter('http a', 1_010)).toBeUndefined();
+    expect(await waiting).toMatchObject({ target: 'http a' });
   });
 
-  it('should forget a target once its last call leaves, and ignore a ticket it does not hold', () => {
-    const sut = new TargetBulkhead(1);
-    const ticket = sut.enter('port', 0)!;
+  it('should turn a call over the share away at once when the target is slow, and after the wait when it is busy', async () => {
+    const slow = new TargetBulkhead(4, 60_000);
+    for (const at of [0, 10, 20]) await slow.enter('http a', at);
+    await expect(slow.enter('http a', 1_000)).resolves.toBeUndefined(); // the oldest call has waited 1 s: no wait
 
-    expect(sut.enter('port', 5_000)).toBeUndefined();
+    const busy = new TargetBulkhead(4, 20);
+    const started = Date.now();
+    const calls = [await busy.enter('http a'), await busy.enter('http a'), await busy.enter('http a')];
+    await expect(busy.enter('http a')).resolves.toBeUndefined();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(19);
+    busy.leave(calls[0]); // nobody waits any more: the place stays free
+    expect(await busy.enter('http a')).toBeDefined();
+  });
+
+  it('should hand places to waiting calls in the order they came', async () => {
+    const sut = new TargetBulkhead(1, 60_000);
+    const first = (await sut.enter('port'))!;
+    const granted: string[] = [];
+    const second = sut.enter('port').then((ticket) => (granted.push('second'), ticket!));
+    const third = sut.enter('port').then((ticket) => (granted.push('third'), ticket!));
+    sut.leave(first);
+    sut.leave(await second);
+    await third;
+    expect(granted).toEqual(['second', 'third']);
+  });
+
+  it('should forget a target once its last call leaves, and ignore a ticket it does not hold', async () => {
+    const sut = new TargetBulkhead(1);
+    const ticket = (await sut.enter('port', 0))!;
+
+    expect(await sut.enter('port', 5_000)).toBeUndefined();
     sut.leave(ticket);
     sut.leave(ticket);
-    expect(sut.enter('port', 5_000)).toBeDefined();
+    expect(await sut.enter('port', 5_000)).toBeDefined();
   });
 });
 

@@ -20,8 +20,8 @@ type PacedJob = DispatchActionJob & { slot?: { at: number; attempt: number }; cr
 
 /**
  * Consumes action jobs, WORKER_CONCURRENCY at once. Slack sends are paced per webhook before they
- * run. A job whose target is slow and already holds its share of the slots (see TargetBulkhead) goes
- * back to the queue for a while, without using an attempt.
+ * run. A job whose target already holds its share of the slots waits briefly for one of them, or, if
+ * the target is slow, goes back to the queue for a while without using an attempt (see TargetBulkhead).
  */
 @Processor(QueueName.Actions, { concurrency: 32, settings: { backoffStrategy: actionBackoff } })
 export class ActionProcessor extends WorkerHost implements OnApplicationBootstrap {
@@ -56,7 +56,7 @@ export class ActionProcessor extends WorkerHost implements OnApplicationBootstra
   private async dispatch(job: Job<PacedJob>, token?: string): Promise<DispatchResult> {
     await this.waitForSlot(job, token);
     const target = actionTarget(job.data.action, this.config.slack.defaultWebhookUrl);
-    const ticket = this.bulkhead.enter(target);
+    const ticket = await this.bulkhead.enter(target);
     if (!ticket) return this.putBack(job, target, token);
     try {
       return await this.runner.run(job.data, { number: job.attemptsMade + 1, max: job.opts.attempts ?? 1, queuedAt: job.timestamp }, await this.connection());

@@ -128,3 +128,23 @@ describe('a hanging target takes at most three quarters of a worker once it is s
     expect(Number(/^reactor_actions_put_back_total\{type="http"\} (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(6);
   });
 });
+
+describe('a target that hangs from its first call holds no more than its share (WORKER_CONCURRENCY=8: 6 calls)', () => {
+  jest.setTimeout(30_000);
+  const ctx = withWorker(8, 4000);
+
+  it('should send a Slack message queued behind a burst of calls to it long before they time out', async () => {
+    const { t, slack, scaler } = ctx;
+    // All at once, before any call to the scaler has waited 1 s: it is not known to be slow yet.
+    await sendScalerEvents(t, 12);
+    await sendSlackEvent(t);
+    await waitFor(async () => slack.requests.length > 0, 5_000, 'the Slack message');
+
+    // Calls over the share waited 250 ms for a place, then went back to the queue: the Slack job
+    // behind them got one of the two slots left. Before, the first 8 calls took every slot until
+    // their timeout (4 s).
+    const firstCall = scaler.requests[0].at;
+    expect(slack.requests[0].at - firstCall).toBeLessThan(2_500);
+    expect(scaler.requests.filter((request) => request.at < firstCall + 4_000)).toHaveLength(6);
+  });
+});
