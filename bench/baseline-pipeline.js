@@ -25,6 +25,7 @@ if (process.env.SPLIT !== '1' || workerOnly) {
 
 if (workerOnly) {
   process.on('disconnect', () => process.exit(0));
+  process.on('SIGTERM', () => process.exit(0)); // started alone (bench/worker-cost.bench.js); exits so --cpu-prof is written
 } else {
   const worker = process.env.SPLIT === '1' ? fork(__filename, ['--worker']) : undefined;
   process.on('SIGTERM', () => {
