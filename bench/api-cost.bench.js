@@ -4,7 +4,7 @@
 // and with parts of the service stubbed out (api-cost.stubs.js). Opt-in: BENCH_ONLY=api-cost.
 const path = require('node:path');
 const { Agent, request } = require('undici');
-const { startService, startBare, removeKeys, fmt, processCpuMs, writeSlackRules, VM_SAMPLE } = require('./lib');
+const { startService, startBare, removeKeys, fmt, processCpuMs, writeSlackRules, vmChange, median } = require('./lib');
 
 const RATE = Number(process.env.BENCH_API_RATE ?? 1000);
 const SECONDS = Number(process.env.BENCH_API_SECONDS ?? 8);
@@ -36,7 +36,7 @@ async function drive(port, seconds) {
       if (elapsed >= seconds * 1000) { clearInterval(timer); return resolve(); }
       while (sent < (RATE * elapsed) / 1000) {
         sent += 1;
-        const body = JSON.stringify({ ...VM_SAMPLE, trigger: { ...VM_SAMPLE.trigger, at: new Date().toISOString() }, context: { ...VM_SAMPLE.context, entity: `vm-${(serial += 1)}` } });
+        const body = vmChange(`vm-${(serial += 1)}`);
         request(url, { method: 'POST', body, headers: { 'content-type': 'application/json' }, dispatcher: agent })
           .then((r) => { r.body.dump(); answered += 1; if (r.statusCode !== 202) failed += 1; })
           .catch(() => { answered += 1; failed += 1; });
@@ -73,7 +73,6 @@ async function run() {
       console.log(`round ${round} ${layout.name}: ${fmt(r.cpuUs, 0)} µs${r.failed ? ` (${r.failed} answers not 202)` : ''}`);
     }
   }
-  const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
   const medians = runs.map((rs) => median(rs.map((r) => r.cpuUs)));
   const floor = medians[1];
   for (const [i, layout] of LAYOUTS.entries()) {

@@ -5,7 +5,7 @@ const { spawn } = require('node:child_process');
 const path = require('node:path');
 const { Agent, request } = require('undici');
 const Redis = require('ioredis');
-const { startService, freePort, removeKeys, fmt, VM_SAMPLE, writeSlackRules, startMockSlack, takeLatencies, processCpuMs, redisCpuMs, REDIS_URL } = require('./lib');
+const { startService, freePort, removeKeys, fmt, vmChange, median, writeSlackRules, startMockSlack, takeLatencies, processCpuMs, redisCpuMs, REDIS_URL } = require('./lib');
 
 const RATES = (process.env.BENCH_RATES ?? '500,1000').split(',').map(Number);
 const SECONDS = Number(process.env.BENCH_E2E_SECONDS ?? 10);
@@ -47,7 +47,7 @@ async function drive(port, rate, slack, seconds = SECONDS) {
       due = (rate * elapsed) / 1000;
       while (sent < due) {
         sent += 1;
-        const body = JSON.stringify({ ...VM_SAMPLE, trigger: { ...VM_SAMPLE.trigger, at: new Date().toISOString() }, context: { ...VM_SAMPLE.context, entity: `vm-${(serial += 1)}` } });
+        const body = vmChange(`vm-${(serial += 1)}`);
         request(url, { method: 'POST', body, headers: { 'content-type': 'application/json' }, dispatcher: agent })
           .then((r) => { r.body.dump(); if (r.statusCode !== 202) failed += 1; })
           .catch(() => { failed += 1; });
@@ -75,7 +75,6 @@ const ROUNDS = Number(process.env.BENCH_E2E_ROUNDS ?? 3);
 // service, but it tells the cost of two processes apart from the cost of the service's own work.
 const LAYOUTS = ['ROLE=all', 'inline', 'api+worker', 'bare-split'];
 const nameOf = (layout) => ({ baseline: 'baseline', 'bare-split': 'baseline with a forked worker process' })[layout] ?? `service ${layout}`;
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 /**
  * Drives the measured part and adds each process's and Redis' CPU time per event sent (µs), read

@@ -99,6 +99,12 @@ async function redisCpuMs(redis) {
 /** The vm sample changelog event: every copy is a new change once trigger.at or the entity differs. */
 const VM_SAMPLE = JSON.parse(require('node:fs').readFileSync(path.join(ROOT, '../shared/port-samples/kafka-changelog-entity-update-vm-free_storage.json'), 'utf8'));
 
+/** A webhook body: the vm sample as a change of `entity` sent now (trigger.at is the send time). */
+const vmChange = (entity) => JSON.stringify({ ...VM_SAMPLE, trigger: { ...VM_SAMPLE.trigger, at: new Date().toISOString() }, context: { ...VM_SAMPLE.context, entity } });
+
+/** The median of `values` (the upper one of an even count). */
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
 /** One Slack message per vm change, whose text is the event's trigger.at, so the mock can time receipt to delivery. */
 function writeSlackRules() {
   const { mkdtempSync, writeFileSync } = require('node:fs');
@@ -130,4 +136,4 @@ function takeLatencies(slack) {
   });
 }
 
-module.exports = { ROOT, REDIS_URL, VM_SAMPLE, freePort, startService, startBare, removeKeys, fmt, processCpuMs, redisCpuMs, writeSlackRules, startMockSlack, takeLatencies };
+module.exports = { ROOT, REDIS_URL, vmChange, median, nodeArgs, freePort, startService, startBare, removeKeys, fmt, processCpuMs, redisCpuMs, writeSlackRules, startMockSlack, takeLatencies };

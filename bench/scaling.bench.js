@@ -3,7 +3,7 @@
 // 1 api + 1 worker and through 1 api + 2 workers, all on one Redis, measured in the same run.
 const path = require('node:path');
 const { Agent, request } = require('undici');
-const { startService, removeKeys, fmt, VM_SAMPLE, writeSlackRules, startMockSlack, takeLatencies } = require('./lib');
+const { startService, removeKeys, fmt, vmChange, writeSlackRules, startMockSlack, takeLatencies } = require('./lib');
 
 const EVENTS = Number(process.env.BENCH_SCALING_EVENTS ?? 4000);
 
@@ -15,7 +15,7 @@ async function burst(apiPort, label) {
   const send = async () => {
     while (next < EVENTS) {
       next += 1;
-      const body = JSON.stringify({ ...VM_SAMPLE, trigger: { ...VM_SAMPLE.trigger, at: new Date().toISOString() }, context: { ...VM_SAMPLE.context, entity: `${label}-${next}` } });
+      const body = vmChange(`${label}-${next}`);
       const response = await request(`http://127.0.0.1:${apiPort}/webhooks/port`, { method: 'POST', body, headers: { 'content-type': 'application/json' }, dispatcher: agent });
       await response.body.dump();
     }

@@ -9,11 +9,10 @@ const { spawn } = require('node:child_process');
 const { Queue } = require('bullmq');
 const Redis = require('ioredis');
 const { Agent, request } = require('undici');
-const { ROOT, REDIS_URL, VM_SAMPLE, startService, freePort, removeKeys, fmt, processCpuMs, writeSlackRules, startMockSlack, takeLatencies } = require('./lib');
+const { ROOT, REDIS_URL, vmChange, median, nodeArgs, startService, freePort, removeKeys, fmt, processCpuMs, writeSlackRules, startMockSlack, takeLatencies } = require('./lib');
 
 const JOBS = Number(process.env.BENCH_WORKER_JOBS ?? 8000);
 const ROUNDS = Number(process.env.BENCH_WORKER_ROUNDS ?? 3);
-const nodeArgs = () => (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 /** The service's jobs, as its api queues them: JOBS webhooks to a ROLE=api process (no worker), 200 at a time. */
 async function queueServiceJobs(prefix, serviceEnv) {
@@ -21,7 +20,7 @@ async function queueServiceJobs(prefix, serviceEnv) {
   const agent = new Agent({ connections: 32 });
   for (let sent = 0; sent < JOBS; sent += 200) {
     await Promise.all(Array.from({ length: Math.min(200, JOBS - sent) }, async (_, i) => {
-      const body = JSON.stringify({ ...VM_SAMPLE, trigger: { ...VM_SAMPLE.trigger, at: new Date().toISOString() }, context: { ...VM_SAMPLE.context, entity: `vm-${prefix}-${sent + i}` } });
+      const body = vmChange(`vm-${prefix}-${sent + i}`);
       const response = await request(`http://127.0.0.1:${api.port}/webhooks/port`, { method: 'POST', body, headers: { 'content-type': 'application/json' }, dispatcher: agent });
       await response.body.dump();
       if (response.statusCode !== 202) throw new Error(`webhook answered ${response.statusCode}`);
@@ -87,7 +86,6 @@ async function run() {
       console.log(`round ${round} ${kind === 'bare' ? 'bare BullMQ + undici worker' : 'service ROLE=worker'}: ${fmt(r.cpuUs, 0)} µs per job, ${fmt(r.perSecond, 0)} jobs/s (${r.jobs} jobs)`);
     }
   }
-  const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
   const [bareUs, serviceUs] = [median(runs.bare.map((r) => r.cpuUs)), median(runs.service.map((r) => r.cpuUs))];
   const [bareRate, serviceRate] = [median(runs.bare.map((r) => r.perSecond)), median(runs.service.map((r) => r.perSecond))];
   console.log(`bare worker: ${fmt(bareUs, 0)} µs per job, ${fmt(bareRate, 0)} jobs/s`);
