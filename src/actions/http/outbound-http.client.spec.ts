@@ -123,6 +123,21 @@ describe(OutboundHttpClient.name, () => {
       expect(closed).toBe(true);
     });
 
+    it('should never send a call late whose deadline passed while it was still connecting', async () => {
+      // The connection (here its name lookup) takes longer than the call may: without a connect
+      // timeout of the call's own length, undici would send the request once connected, after the
+      // action was already recorded as timed out and queued for its retry.
+      const slowLookup: DnsLookup = () => new Promise((resolve) => setTimeout(() => resolve([{ address: '127.0.0.1', family: 4 }]), 600));
+      const slow = new OutboundHttpClient({ allowedHosts: [`slow.test:${server.port}`], lookup: slowLookup });
+
+      const error = (await slow.request({ method: 'POST', url: `http://slow.test:${server.port}/`, timeoutMs: 150 }).catch((e: unknown) => e)) as Error;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+
+      expect(error).toBeInstanceOf(TransientActionError);
+      expect(server.requests).toHaveLength(0);
+      await slow.onModuleDestroy();
+    });
+
     it('should still abort at once on the caller\'s signal', async () => {
       server.otherwise(hang);
       const caller = new AbortController();

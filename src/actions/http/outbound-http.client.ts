@@ -48,6 +48,14 @@ const MAX_BODY_BYTES = 16 * 1024;
 const CLOSE_GRACE_MS = 1_000;
 /** Whole JSON answers (Port entity pages, blueprints) may be large, but not unbounded. */
 const MAX_JSON_BYTES = 64 * 1024 * 1024;
+/**
+ * The connect timeouts (ms) a call's connection pool may have. A call gets the longest one within
+ * its deadline (undici's own default, 10 s, at most), so a call still connecting when its deadline
+ * passes is given up by undici too, never sent late: after its action was recorded as timed out
+ * and its retry queued, a late send would be a second delivery. Steps, not each deadline's own
+ * pool: the pools stay few (deadlines come from the rules file, which may change while running).
+ */
+const CONNECT_TIMEOUTS_MS = [1, 2, 5, 10, 20, 50, 100, 150, 200, 300, 500, 750, 1_000, 1_500, 2_000, 3_000, 5_000, 7_500, 10_000];
 
 /**
  * Outbound HTTP for actions: egress-guarded, time-limited, never follows redirects, and turns
@@ -57,12 +65,12 @@ const MAX_JSON_BYTES = 64 * 1024 * 1024;
 @Injectable()
 export class OutboundHttpClient implements OnModuleDestroy {
   private readonly guard: EgressGuard;
-  private readonly agent: Agent;
+  /** By connect timeout (one of CONNECT_TIMEOUTS_MS), made on first use. */
+  private readonly agents = new Map<number, Agent>();
   private readonly defaultTimeoutMs: number;
 
   constructor(config: OutboundHttpClientConfig) {
     this.guard = new EgressGuard(config);
-    this.agent = new Agent({ connect: { lookup: this.guard.connectLookup } });
     this.defaultTimeoutMs = config.defaultTimeoutMs ?? 10_000;
   }
 
@@ -101,7 +109,16 @@ export class OutboundHttpClient implements OnModuleDestroy {
 
   /** A call that lost its deadline may still wait on undici's own timeouts: running calls get a moment, then are cut. */
   async onModuleDestroy(): Promise<void> {
-    await withTimeout(this.agent.close(), CLOSE_GRACE_MS).catch(() => this.agent.destroy());
+    await Promise.all([...this.agents.values()].map((agent) => withTimeout(agent.close(), CLOSE_GRACE_MS).catch(() => agent.destroy())));
+  }
+
+  /** The pool whose connect timeout is the longest within `timeoutMs` (see CONNECT_TIMEOUTS_MS). */
+  private agentFor(timeoutMs: number): Agent {
+    let connectMs = CONNECT_TIMEOUTS_MS[0];
+    for (const ms of CONNECT_TIMEOUTS_MS) if (ms <= timeoutMs) connectMs = ms;
+    let agent = this.agents.get(connectMs);
+    if (!agent) this.agents.set(connectMs, (agent = new Agent({ connect: { lookup: this.guard.connectLookup, timeout: connectMs } })));
+    return agent;
   }
 
   /**
@@ -111,7 +128,8 @@ export class OutboundHttpClient implements OnModuleDestroy {
    * Without a caller's signal (every action), no AbortSignal goes to undici: one per request cost
    * 10 µs of a 50 µs call (its abort listener), measured on this machine. The deadline is a timer
    * raced against the call instead. A call that loses the race has its body dropped if its headers
-   * are in; if not, undici's own header timeout (the same length) ends it soon after. Not
+   * are in; if not, undici's own header timeout (the same length) ends it soon after, or, while it
+   * is still connecting, its pool's connect timeout (never longer than the deadline) does. Not
    * AbortSignal.timeout + any() either: those leave a timer and signals per request alive until the
    * timeout passes (~5% of a worker).
    */
@@ -148,7 +166,7 @@ export class OutboundHttpClient implements OnModuleDestroy {
     try {
       this.guard.assertAllowed(url);
       const response = await request(url, {
-        dispatcher: this.agent,
+        dispatcher: this.agentFor(limits.timeoutMs),
         method: req.method.toUpperCase() as Dispatcher.HttpMethod,
         headers: lowerCaseKeys({ ...(hasBody ? { 'content-type': 'application/json' } : {}), ...req.headers }),
         body: hasBody ? JSON.stringify(req.body) : undefined,
