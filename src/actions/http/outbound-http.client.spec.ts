@@ -123,15 +123,19 @@ describe(OutboundHttpClient.name, () => {
       expect(closed).toBe(true);
     });
 
-    it('should never send a call late whose deadline passed while it was still connecting', async () => {
-      // The connection (here its name lookup) takes longer than the call may: without a connect
-      // timeout of the call's own length, undici would send the request once connected, after the
-      // action was already recorded as timed out and queued for its retry.
-      const slowLookup: DnsLookup = () => new Promise((resolve) => setTimeout(() => resolve([{ address: '127.0.0.1', family: 4 }]), 600));
+    // The connection (here its name lookup) takes longer than the call may. Without a connect timeout
+    // within the deadline, undici would send the request once connected, after the action was
+    // recorded as timed out and queued for its retry. Above 1 s undici's connect timer ticks every
+    // ~0.5 s: a 1.5 s connect timeout could fire at about 2 s, after a lookup that took 1.7 s.
+    it.each([
+      { when: 'its deadline passed while it was still connecting', timeoutMs: 150, lookupMs: 600 },
+      { when: 'its deadline is over a second, which undici times coarsely', timeoutMs: 1_600, lookupMs: 1_700 },
+    ])('should never send a call late when $when', async ({ timeoutMs, lookupMs }) => {
+      const slowLookup: DnsLookup = () => new Promise((resolve) => setTimeout(() => resolve([{ address: '127.0.0.1', family: 4 }]), lookupMs));
       const slow = new OutboundHttpClient({ allowedHosts: [`slow.test:${server.port}`], lookup: slowLookup });
 
-      const error = (await slow.request({ method: 'POST', url: `http://slow.test:${server.port}/`, timeoutMs: 150 }).catch((e: unknown) => e)) as Error;
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const error = (await slow.request({ method: 'POST', url: `http://slow.test:${server.port}/`, timeoutMs }).catch((e: unknown) => e)) as Error;
+      await new Promise((resolve) => setTimeout(resolve, lookupMs - timeoutMs + 900));
 
       expect(error).toBeInstanceOf(TransientActionError);
       expect(server.requests).toHaveLength(0);

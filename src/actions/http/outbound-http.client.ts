@@ -49,8 +49,8 @@ const CLOSE_GRACE_MS = 1_000;
 /** Whole JSON answers (Port entity pages, blueprints) may be large, but not unbounded. */
 const MAX_JSON_BYTES = 64 * 1024 * 1024;
 /**
- * The connect timeouts (ms) a call's connection pool may have. A call gets the longest one within
- * its deadline (undici's own default, 10 s, at most), so a call still connecting when its deadline
+ * The connect timeouts (ms) a call's connection pool may have. A call gets the longest one that ends
+ * within its deadline (undici's own default, 10 s, at most), so a call still connecting when its deadline
  * passes is given up by undici too, never sent late: after its action was recorded as timed out
  * and its retry queued, a late send would be a second delivery. Steps, not each deadline's own
  * pool: the pools stay few (deadlines come from the rules file, which may change while running).
@@ -112,10 +112,15 @@ export class OutboundHttpClient implements OnModuleDestroy {
     await Promise.all([...this.agents.values()].map((agent) => withTimeout(agent.close(), CLOSE_GRACE_MS).catch(() => agent.destroy())));
   }
 
-  /** The pool whose connect timeout is the longest within `timeoutMs` (see CONNECT_TIMEOUTS_MS). */
+  /**
+   * The pool whose connect timeout is the longest within `timeoutMs` (see CONNECT_TIMEOUTS_MS). Above
+   * 1 s undici times connects with its coarse timers, which may fire up to about a second late: such
+   * a timeout is kept a second short of the deadline.
+   */
   private agentFor(timeoutMs: number): Agent {
+    const within = timeoutMs <= 2_000 ? Math.min(timeoutMs, 1_000) : timeoutMs - 1_000;
     let connectMs = CONNECT_TIMEOUTS_MS[0];
-    for (const ms of CONNECT_TIMEOUTS_MS) if (ms <= timeoutMs) connectMs = ms;
+    for (const ms of CONNECT_TIMEOUTS_MS) if (ms <= within) connectMs = ms;
     let agent = this.agents.get(connectMs);
     if (!agent) this.agents.set(connectMs, (agent = new Agent({ connect: { lookup: this.guard.connectLookup, timeout: connectMs } })));
     return agent;
