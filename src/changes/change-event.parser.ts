@@ -50,9 +50,14 @@ export function parsePortBody(raw: unknown, meta: ParseMeta): ParseResult {
   return { ok: true, event };
 }
 
-/** Levels of objects and arrays a body may have, itself the first: far beyond any Port entity. */
-export const MAX_DEPTH = 512;
-const TOO_DEEP = `body is nested too deeply (more than ${MAX_DEPTH} levels)`;
+/**
+ * Levels of objects and arrays a body may have, itself the first: far beyond any Port entity, and
+ * within what jq parses. Port's jq (1.6) refuses input nested more than 256 deep, counting an object
+ * as two: a deeper body would be recorded and then fail every jq condition and template, each rule
+ * skipped with a warning. The rules see the body at the top of their context, no deeper.
+ */
+export const MAX_DEPTH = 125;
+const TOO_DEEP = `body is nested too deeply (more than ${MAX_DEPTH} levels of objects and arrays, which jq could not read)`;
 
 /** Whether objects and arrays nest more than `levels` deep in `value` (an object is one level). Stops at the limit. */
 function nestedDeeperThan(value: unknown, levels: number): boolean {

@@ -17,7 +17,7 @@ export class WebhookController {
   @ApiOperation({ summary: "Port changelogDestination / Automation webhook; answers once the event is recorded and its actions durably queued" })
   @ApiBody({ type: PortChangeEventDto })
   @ApiResponse({ status: 202, description: '{"eventId": "evt_…", "duplicate": false}' })
-  @ApiResponse({ status: 400, description: 'not a Port change event (`errors` lists each field), or nested more than 512 levels deep' })
+  @ApiResponse({ status: 400, description: 'not a Port change event (`errors` lists each field), or nested more than 125 levels deep (beyond what jq reads)' })
   @ApiResponse({ status: 401, description: 'missing, bad or stale signature (when required)' })
   @ApiResponse({ status: 413, description: 'body over 1 MiB' })
   @ApiResponse({ status: 415, description: 'body is not JSON' })
