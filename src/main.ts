@@ -9,6 +9,8 @@ import { WORKER_CHILD_FLAG, WorkerProcess } from './process/worker-process';
 import { SourcesService } from './sources/sources.service';
 
 const SHUTDOWN_GRACE_MS = 30_000;
+/** How long in-flight requests get to finish on shutdown before their connections are cut. */
+const HTTP_DRAIN_MS = 10_000;
 
 async function main(): Promise<void> {
   loadDotEnv();
@@ -102,15 +104,20 @@ function onShutdown(stop: Shutdown): Shutdown {
 /**
  * Fastify's close() waits for every connection; a client's keep-alive socket that went idle after
  * its last in-flight request (Port, a load balancer) would hold it open for the keep-alive timeout,
- * so idle sockets are swept until the server has closed. Active requests still finish.
+ * so idle sockets are swept until the server has closed. Active requests get HTTP_DRAIN_MS to finish
+ * (a webhook takes milliseconds); then what is left, such as a client that sent half a body and
+ * stopped, is cut, so that the workers still get their time before the hard exit. A cut request was
+ * never answered: Port retries it.
  */
 async function closeHttpServer(app: NestFastifyApplication): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
   const sweeper = setInterval(() => fastify.server.closeIdleConnections(), 100);
+  const cutoff = setTimeout(() => fastify.server.closeAllConnections(), HTTP_DRAIN_MS);
   try {
     await fastify.close();
   } finally {
     clearInterval(sweeper);
+    clearTimeout(cutoff);
   }
 }
 

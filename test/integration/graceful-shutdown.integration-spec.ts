@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { closedPort, MockTarget } from '../support/mock-target';
 import { readSample } from '../support/port-samples';
 import { ServiceProcess, vmScalerServiceEnv } from '../support/service-process';
@@ -11,6 +12,7 @@ describe('SIGTERM during load (built service, ROLE=all)', () => {
   const prefix = uniquePrefix();
   const first = new ServiceProcess();
   const second = new ServiceProcess();
+  const third = new ServiceProcess();
   let env: Record<string, string>;
   let base = '';
 
@@ -23,6 +25,7 @@ describe('SIGTERM during load (built service, ROLE=all)', () => {
   afterAll(async () => {
     first.kill();
     second.kill();
+    third.kill();
     await scaler.stop();
     await removeKeys(prefix);
   });
@@ -70,5 +73,23 @@ describe('SIGTERM during load (built service, ROLE=all)', () => {
     await waitFor(async () => acknowledged.every((id) => scaler.requests.some((r) => String(r.headers['idempotency-key']).startsWith(`${id}.`))), 30_000, 'every acknowledged event to be dispatched');
     const keys = scaler.requests.map((r) => String(r.headers['idempotency-key']));
     expect(new Set(keys).size).toBe(keys.length);
+  });
+
+  it('should still exit 0 in time when a client sent half a request and stopped', async () => {
+    // A port of its own: the first test's second process still listens on the shared one.
+    const port = await closedPort();
+    third.start({ ...env, PORT: String(port) });
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined))?.status === 200, 20_000, 'readiness');
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write('POST /webhooks/port HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"act');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    const exited = await third.terminate(25_000);
+
+    // Without a cut-off, closing waits for that request until the hard exit at 30 s, code 1.
+    expect(exited).toEqual({ code: 0, signal: null });
+    socket.destroy();
   });
 });
