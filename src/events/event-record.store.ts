@@ -1,9 +1,10 @@
-import { Inject, Injectable } from '@nestjs/common';
-import type Redis from 'ioredis';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import Redis from 'ioredis';
 import type { Change, ChangeEvent } from '../changes/change-event';
 import { LuaScript } from '../common/lua-script';
 import { AppConfig } from '../config/app-config';
-import { PRODUCER_REDIS } from '../queue/producer-redis.provider';
+import { logErrorsOnce, PRODUCER_REDIS } from '../queue/producer-redis.provider';
+import { adminReadRedisOptions } from '../queue/redis-options';
 import { ActionRecord, EventRecord, EventStatus, eventStatus } from './event-record';
 
 export interface EvaluationRecord {
@@ -57,11 +58,18 @@ return 1`);
  * never overwrite each other) and a sorted set by receipt time for listing. Expire after retention.
  */
 @Injectable()
-export class EventRecordStore {
+export class EventRecordStore implements OnModuleDestroy {
+  /** The admin API's reads: see adminReadRedisOptions. Made on first read (workers never read). */
+  private reader?: Redis;
+
   constructor(
     @Inject(PRODUCER_REDIS) private readonly redis: Redis,
     private readonly config: AppConfig,
   ) {}
+
+  async onModuleDestroy(): Promise<void> {
+    await this.reader?.quit().catch(() => this.reader?.disconnect());
+  }
 
   /**
    * Writes the event and its evaluation. With `firstDelivery`, only when the event id was not
@@ -91,12 +99,12 @@ export class EventRecordStore {
   }
 
   async storedEvent(eventId: string): Promise<ChangeEvent | undefined> {
-    const raw = await this.redis.hget(this.key(eventId), 'event');
+    const raw = await this.reads().hget(this.key(eventId), 'event');
     return raw ? (JSON.parse(raw) as ChangeEvent) : undefined;
   }
 
   async get(eventId: string): Promise<EventRecord | undefined> {
-    const fields = await this.redis.hgetall(this.key(eventId));
+    const fields = await this.reads().hgetall(this.key(eventId));
     return fields.event ? toRecord(fields) : undefined;
   }
 
@@ -104,7 +112,7 @@ export class EventRecordStore {
     const items: EventRecord[] = [];
     let max: number | string = query.before !== undefined ? `(${query.before}` : '+inf';
     for (let scanned = 0; scanned < SCAN_MAX && items.length < query.limit; scanned += SCAN_BATCH) {
-      const page: string[] = await this.redis.zrevrangebyscore(this.indexKey(), max, '-inf', 'WITHSCORES', 'LIMIT', 0, SCAN_BATCH);
+      const page: string[] = await this.reads().zrevrangebyscore(this.indexKey(), max, '-inf', 'WITHSCORES', 'LIMIT', 0, SCAN_BATCH);
       if (page.length === 0) return { items };
       const ids = page.filter((_, i) => i % 2 === 0);
       const records = await Promise.all(ids.map((id) => this.get(id)));
@@ -115,6 +123,11 @@ export class EventRecordStore {
     }
     const last = items[items.length - 1];
     return { items, nextBefore: items.length === query.limit && last ? Date.parse(last.receivedAt) : undefined };
+  }
+
+  private reads(): Redis {
+    this.reader ??= logErrorsOnce(new Redis(adminReadRedisOptions(this.config.redis.url)), 'admin read connection');
+    return this.reader;
   }
 
   private key(eventId: string): string {

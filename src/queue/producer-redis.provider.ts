@@ -18,15 +18,7 @@ export const producerRedisProvider: Provider = {
   provide: PRODUCER_REDIS,
   inject: [AppConfig],
   useFactory: async (config: AppConfig) => {
-    const redis = new Redis(producerRedisOptions(config.redis.url));
-    const logger = new Logger('Redis');
-    let lastError = '';
-    // Without a listener ioredis would print every reconnect failure; log each distinct error once.
-    redis.on('error', (error: Error) => {
-      if (error.message !== lastError) logger.warn(`producer connection: ${error.message}`);
-      lastError = error.message;
-    });
-    redis.on('ready', () => (lastError = ''));
+    const redis = logErrorsOnce(new Redis(producerRedisOptions(config.redis.url)), 'producer connection');
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, FIRST_CONNECT_WAIT_MS);
       redis.once('ready', () => {
@@ -37,6 +29,18 @@ export const producerRedisProvider: Provider = {
     return redis;
   },
 };
+
+/** Without a listener ioredis would print every reconnect failure: each distinct error is logged once, until the next ready. */
+export function logErrorsOnce(redis: Redis, name: string): Redis {
+  const logger = new Logger('Redis');
+  let lastError = '';
+  redis.on('error', (error: Error) => {
+    if (error.message !== lastError) logger.warn(`${name}: ${error.message}`);
+    lastError = error.message;
+  });
+  redis.on('ready', () => (lastError = ''));
+  return redis;
+}
 
 /**
  * A queue that adds jobs over the producer connection (fail fast, shared with the records), so

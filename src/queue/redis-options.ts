@@ -36,3 +36,13 @@ export function producerRedisOptions(url: string): RedisOptions {
 export function workerRedisOptions(url: string): RedisOptions {
   return { ...redisOptionsFromUrl(url), maxRetriesPerRequest: null, enableOfflineQueue: true };
 }
+
+/**
+ * The admin API's reads (`GET /events`, a record, a replay's stored event): a connection of their own,
+ * made on first use, so that a large listing (up to 200 records of up to 1 MiB) never holds up the
+ * webhooks' writes queued behind its replies on one connection. Commands wait for the first connect,
+ * may take 10 s, and still fail fast once Redis is down (one retry).
+ */
+export function adminReadRedisOptions(url: string): RedisOptions {
+  return { ...producerRedisOptions(url), enableOfflineQueue: true, commandTimeout: 10_000 };
+}

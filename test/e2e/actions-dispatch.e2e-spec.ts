@@ -1,7 +1,9 @@
 import { deploymentUpdate } from '../factories/deployment-update';
 import { hang, MockTarget, status } from '../support/mock-target';
 import { startTestApp, TestApp, waitFor, writeRulesFile } from '../support/test-app';
+import type Redis from 'ioredis';
 import { EventRecord } from '../../src/events/event-record';
+import { PRODUCER_REDIS } from '../../src/queue/producer-redis.provider';
 
 const ADMIN = 'admin-token-for-tests-0123456789';
 const SCALER_TOKEN = 'scaler-secret-9f8e7d6c';
@@ -210,6 +212,25 @@ describe('actions end to end (webhook -> queue -> mock Slack / scaler / Port)', 
 
     expect(response.statusCode).toBe(200);
     expect(response.json().items).toEqual([expect.objectContaining({ eventId })]);
+  });
+
+  it('should read records on a connection of their own, not the one the webhooks write on', async () => {
+    // One connection answers in order: a large listing's replies would hold up every webhook's writes behind them.
+    const eventId = await send(deploymentUpdate({ healthStatus: 'Degraded' }, new Date(Date.now() + 30_000).toISOString()));
+    await settled(eventId);
+    const webhookConnection = t.app.get<Redis>(PRODUCER_REDIS);
+    const reads = ['hgetall', 'hget', 'zrevrangebyscore'].map((command) => jest.spyOn(webhookConnection, command as 'hgetall'));
+    try {
+      const list = await t.app.inject({ method: 'GET', url: '/events?limit=5', headers: { authorization: `Bearer ${ADMIN}` } });
+      const one = await t.app.inject({ method: 'GET', url: `/events/${eventId}`, headers: { authorization: `Bearer ${ADMIN}` } });
+
+      expect(list.statusCode).toBe(200);
+      expect(list.json().items.map((item: EventRecord) => item.eventId)).toContain(eventId);
+      expect(one.json()).toMatchObject({ eventId });
+      for (const read of reads) expect(read).not.toHaveBeenCalled();
+    } finally {
+      for (const read of reads) read.mockRestore();
+    }
   });
 
   it.each([
