@@ -13,7 +13,7 @@ export abstract class ActionError extends Error {
 /** Network error, timeout or 5xx: retry with exponential backoff. */
 export class TransientActionError extends ActionError {}
 
-/** 4xx other than 429, refused by the egress guard, bad rendered action: never retry. */
+/** 4xx other than 429 (a Slack 3xx too), refused by the egress guard, bad rendered action: never retry. */
 export class PermanentActionError extends ActionError {}
 
 /** 429: retry no sooner than `retryAfterMs`. */

@@ -51,6 +51,16 @@ describe(SlackDispatcher.name, () => {
       expect(error.message).not.toContain('XyZsecretPart');
     });
 
+    it('should throw a permanent error, not record a success, when the webhook URL answers a redirect', async () => {
+      server.otherwise(status(302, '', { location: 'https://hooks.slack.com/services/T0001/B0002/XyZsecretPart' }));
+
+      const error = await failure(sut.dispatch({ type: 'slack', text: 'hello' }, context));
+
+      expect(error).toBeInstanceOf(PermanentActionError);
+      expect(error.message).toBe(`slack 127.0.0.1:${server.port}/services/*** -> 302: a redirect, so nothing was posted (Slack never redirects a webhook: check the URL)`);
+      expect(error.message).not.toContain('XyZsecretPart');
+    });
+
     it('should throw a rate-limit error honouring Retry-After when Slack answers 429', async () => {
       server.otherwise(status(429, 'rate_limited', { 'retry-after': '30' }));
 

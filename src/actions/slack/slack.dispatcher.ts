@@ -36,6 +36,10 @@ export class SlackDispatcher implements ActionDispatcher<SlackActionSpec> {
     const label = `slack ${labelOf(url)}`;
     const headers = { 'user-agent': 'changelog-reactor' };
     const response = await this.client.request({ method: 'POST', url, headers, body: message, label, reasonFromBody: slackErrorCode });
+    // Redirects are not followed (the egress guard vets one address): for Slack, a 3xx means nothing was posted.
+    if (response.statusCode >= 300) {
+      throw new PermanentActionError(`${label} -> ${response.statusCode}: a redirect, so nothing was posted (Slack never redirects a webhook: check the URL)`, response.statusCode);
+    }
     return { statusCode: response.statusCode, summary: `${label} -> ${response.statusCode}` };
   }
 }
