@@ -62,6 +62,47 @@ describe('template', () => {
     });
   });
 
+  describe('values rendered into a URL', () => {
+    const withEntity = (entity: string) => ({ ...context, context: { ...context.context, entity } });
+    const refused = /template: a value rendered into the URL's (path|query) holds/;
+
+    it.each([
+      ['an id with slashes and dots, in the path', '${SCALER_URL}/services/{{ .context.entity }}/scale', 'team/svc.v2', '${SCALER_URL}/services/team/svc.v2/scale'],
+      ['an id holding "..", in the path', 'https://scaler/services/{{ .context.entity }}', 'a..b', 'https://scaler/services/a..b'],
+      ['a value in the query holding a dot segment', 'https://scaler/scale?id={{ .context.entity }}', 'a/../b', 'https://scaler/scale?id=a/../b'],
+      ['the host, chosen by the file', 'https://{{ .context.entity }}/hook', 'scaler.internal', 'https://scaler.internal/hook'],
+      ['the whole URL, chosen by the file', '{{ .context.entity }}', 'https://x/../y', 'https://x/../y'],
+      ['a fragment', 'https://scaler/x#{{ .context.entity }}', 'a?b#c', 'https://scaler/x#a?b#c'],
+    ])('should render %s as is', (_name, url, entity, expected) => {
+      expect(render({ url }, withEntity(entity))).toEqual({ url: expected });
+    });
+
+    it.each([
+      ['climbs out of the path', '${SCALER_URL}/services/{{ .context.entity }}/scale', '../../admin/delete-all?x='],
+      ['climbs from inside', '${SCALER_URL}/services/{{ .context.entity }}/scale', 'a/../../b'],
+      ['is a ".." segment', 'https://scaler/services/{{ .context.entity }}', '..'],
+      ['is percent-encoded', 'https://scaler/services/{{ .context.entity }}', '%2E%2e/admin'],
+      ['uses backslashes', 'https://scaler/services/{{ .context.entity }}', '..\\admin'],
+      ['starts a query in the path', 'https://scaler/services/{{ .context.entity }}/scale', 'svc?admin=1'],
+      ['starts a fragment in the path', 'https://scaler/services/{{ .context.entity }}/scale', 'svc#'],
+      ['starts a fragment in the query', 'https://scaler/scale?id={{ .context.entity }}&n=1', 'svc#'],
+    ])('should refuse a value that %s, naming the field', (_name, url, entity) => {
+      expect(() => render({ url }, withEntity(entity))).toThrow(refused);
+    });
+
+    it('should leave values in other fields alone', () => {
+      expect(render({ body: { path: '/x/{{ .context.entity }}' } }, withEntity('../..'))).toEqual({ body: { path: '/x/../..' } });
+    });
+
+    it('should check a Slack webhook URL the same way', () => {
+      const expressions: JqExpression[] = [];
+      const node = compileTemplate({ webhookUrl: 'https://hooks/{{ .context.entity }}' }, 'do[0].slack', (source) => expressions.push(JqExpression.unchecked(source)) - 1);
+      const outcomes = JqBatch.build([{ overlay: {}, expressions }]).run(JSON.stringify(withEntity('../x')), [0]);
+
+      expect(() => renderTemplate(node, outcomes[0] ?? [])).toThrow(expect.objectContaining({ field: 'do[0].slack.webhookUrl' }));
+    });
+  });
+
   describe('secret placeholders in results', () => {
     const env = { SCALER_TOKEN: 's3cr3t' };
     const titled = (title: string) => ({ ...context, entity: { ...context.entity, title } });

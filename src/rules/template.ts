@@ -83,16 +83,43 @@ export function renderTemplate(node: TemplateNode, results: JqOutcome[]): unknow
 function renderText(parts: (string | number)[], results: JqOutcome[], field: string): string {
   let text = '';
   const foreign: [number, number][] = [];
+  const url = URL_FIELD.test(field);
   for (const part of parts) {
     if (typeof part === 'string') {
       text += part;
       continue;
     }
     const piece = stringOf(resultOf(results, part, field) ?? null);
+    if (url) assertStaysInPlace(piece, text, field);
     foreign.push([text.length, text.length + piece.length]);
     text += piece;
   }
   return escapePlaceholdersIn(text, foreign);
+}
+
+/** The fields that name where an action calls: a value from the event may not move them elsewhere. */
+const URL_FIELD = /\.(http\.url|slack\.webhookUrl)$/;
+/** A `..` path segment, also percent-encoded or between backslashes (URLs read `\\` as `/`). */
+const DOT_DOT_SEGMENT = /(^|[/\\])(\.|%2e){2}([/\\?#]|$)/i;
+
+/**
+ * A value rendered into a URL's path may not climb out of it (`..` segments) or end it (`?`, `#`),
+ * nor one in its query start a fragment: Port identifiers may hold `/` and `.`, so
+ * `${SCALER_URL}/services/{{ .context.entity }}/scale` would otherwise call, with the scaler's
+ * token, whatever path of that host an entity's id names. Where the file puts the value (after its
+ * scheme and host, after a `?`) is read from the text before it; a value that makes the whole
+ * origin is the file's choice and is left alone.
+ */
+function assertStaysInPlace(piece: string, before: string, field: string): void {
+  if (before.includes('#')) return;
+  if (before.includes('?')) {
+    if (piece.includes('#')) throw new TemplateError(field, 'template: a value rendered into the URL\'s query holds "#", which would cut the query the rules file wrote; refused');
+    return;
+  }
+  const afterOrigin = /[/\\]/.test(before.replace(/^[a-z][a-z0-9+.-]*:\/\//i, ''));
+  if (!afterOrigin) return;
+  const found = DOT_DOT_SEGMENT.test(piece) ? 'a ".." segment' : piece.includes('?') ? '"?"' : piece.includes('#') ? '"#"' : undefined;
+  if (found) throw new TemplateError(field, `template: a value rendered into the URL's path holds ${found}, which would change the path the rules file wrote; refused`);
 }
 
 // Keys are never resolved for secrets, so a key is rendered without escaping. As in Port, an
