@@ -29,8 +29,15 @@ export async function createApp(config: AppConfig, options: { bufferLogs?: boole
     abortOnError: false,
   });
   app.useLogger(app.get(Logger));
-  // Port sends JSON only: anything else is 415, not a string body that fails validation.
-  app.getHttpAdapter().getInstance().removeContentTypeParser('text/plain');
+  // Port sends JSON only: anything else is 415, not a string or form body that fails validation.
+  // The JSON parser is Nest's own (it keeps the raw body, for signatures), registered here: at init
+  // Nest would register it together with a form parser.
+  const fastify = app.getHttpAdapter().getInstance();
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  app.useBodyParser('application/json', { bodyLimit: config.http.bodyLimitBytes }, (req, body, done) =>
+    parseJson(req as Parameters<typeof parseJson>[0], body.toString('utf8'), done),
+  );
+  fastify.removeContentTypeParser('text/plain');
   registerRequestLog(app);
   if (config.runsApi) {
     setupOpenApi(app);

@@ -198,8 +198,8 @@ describe('POST /webhooks/port (ROLE=api, real Redis)', () => {
     expect(await actionJobs()).toHaveLength(1);
   });
 
-  it('should answer 415 for a body that is not JSON', async () => {
-    const response = await t.app.inject({ method: 'POST', url: '/webhooks/port', payload: 'action=UPDATE', headers: { 'content-type': 'text/plain' } });
+  it.each(['text/plain', 'application/x-www-form-urlencoded'])('should answer 415 for a body that is not JSON: %s', async (contentType) => {
+    const response = await t.app.inject({ method: 'POST', url: '/webhooks/port', payload: 'action=UPDATE&resourceType=entity', headers: { 'content-type': contentType } });
 
     expect(response.statusCode).toBe(415);
     await nothingQueued();
