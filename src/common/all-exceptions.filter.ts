@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logge
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { QueueUnavailableError } from '../ingest/event-intake.service';
 import { isRedisUnavailable } from './redis-unavailable';
+import { loggableUrl } from './log-redaction';
 
 interface FastifyError {
   statusCode?: number;
@@ -19,7 +20,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const reply = http.getResponse<FastifyReply>();
     const request = http.getRequest<FastifyRequest>();
     const { status, body } = this.describe(exception);
-    const where = `${request.method} ${request.url}`;
+    const where = `${request.method} ${loggableUrl(request.url)}`;
     if (status >= 500) this.logger.error({ status }, `${where} -> ${status}: ${exception instanceof Error ? exception.message : 'unknown error'}`);
     else if (status !== 404) this.logger.warn({ status }, `${where} -> ${status}: ${(body as { message?: unknown }).message ?? ''}`);
     // JSON even where the route declared another type (/metrics: text/plain), which would refuse an object.

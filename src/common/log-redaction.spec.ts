@@ -1,4 +1,4 @@
-import { CENSOR, redactSecrets } from './log-redaction';
+import { CENSOR, loggableUrl, redactSecrets } from './log-redaction';
 
 describe('redactSecrets', () => {
   const slackUrl = 'https://hooks.slack.com/services/T0/B0/secretpath';
@@ -51,5 +51,20 @@ describe('redactSecrets', () => {
     const cyclic: Record<string, unknown> = { name: 'loop' };
     cyclic.self = cyclic;
     expect(() => redactSecrets(cyclic)).not.toThrow();
+  });
+});
+
+describe('loggableUrl', () => {
+  it.each([
+    ['no query', '/events/evt_1', '/events/evt_1'],
+    ['a query with no credential', '/events?entity=svc&rule=r1&limit=5', '/events?entity=svc&rule=r1&limit=5'],
+    ['a token', '/admin/queues/?token=adm1n-secret', `/admin/queues/?token=${encodeURIComponent(CENSOR)}`],
+    ['credentials among other parameters', '/events?limit=5&access_token=a1&API_KEY=k2', `/events?limit=5&access_token=${encodeURIComponent(CENSOR)}&API_KEY=${encodeURIComponent(CENSOR)}`],
+    ['a repeated credential', '/x?token=a&token=b', `/x?token=${encodeURIComponent(CENSOR)}`],
+  ])('should log %s as %s', (_name, url, expected) => {
+    const logged = loggableUrl(url);
+
+    expect(logged).toBe(expected);
+    expect(logged).not.toMatch(/adm1n-secret|a1|k2/);
   });
 });

@@ -63,3 +63,19 @@ function redactArray(array: unknown[], depth: number): unknown[] {
   }
   return copy ?? array;
 }
+
+/** Query parameters whose values are credentials, by name in any letter case (`?token=`, `?access_token=`, `?api_key=`, …). */
+const SECRET_PARAM = /token|secret|password|passwd|key|auth|signature|sig$|code$/i;
+
+/**
+ * A request URL as it may appear in a log line: the values of credential-named query parameters
+ * replaced. A caller who puts the admin token in the URL is refused (only the Authorization header
+ * counts) but the refusal is logged, with its URL.
+ */
+export function loggableUrl(url: string): string {
+  const query = url.indexOf('?');
+  if (query < 0 || !SECRET_PARAM.test(url.slice(query + 1))) return url;
+  const params = new URLSearchParams(url.slice(query + 1));
+  for (const name of new Set(params.keys())) if (SECRET_PARAM.test(name)) params.set(name, CENSOR);
+  return `${url.slice(0, query)}?${params.toString()}`;
+}

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { loggableUrl } from '../common/log-redaction';
 
 /**
  * Requests not logged here: the webhook (the intake logs each event with its id, the exception filter
@@ -25,7 +26,7 @@ export function registerRequestLog(app: NestFastifyApplication): void {
     // The matched route's pattern: no query string to cut off on every webhook.
     if (quiet(request.method, request.routeOptions.url)) return;
     const line = {
-      req: { id: request.id, method: request.method, url: request.url },
+      req: { id: request.id, method: request.method, url: loggableUrl(request.url) },
       res: { statusCode: reply.statusCode },
       responseTime: Math.round(reply.elapsedTime),
     };

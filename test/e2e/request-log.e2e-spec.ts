@@ -65,6 +65,21 @@ describe('request logging', () => {
       expect(JSON.stringify(events)).not.toContain(ADMIN_TOKEN);
     });
 
+    it('should not log an admin token put in the URL, although the request is logged', async () => {
+      const before = httpLines().length;
+      const refused = await fetch(`${base}/events?limit=5&token=${ADMIN_TOKEN}`);
+      expect(refused.status).toBe(401);
+      await waitFor(async () => httpLines().length >= before + 2, 5_000, 'two lines');
+
+      // The refusal's own line and the request line both name the URL.
+      const lines = httpLines().slice(before);
+      expect(lines.map((line) => line.req?.url ?? line.msg)).toEqual([
+        'GET /events?limit=5&token=%5Bredacted%5D -> 401: admin routes need Authorization: Bearer $ADMIN_TOKEN',
+        '/events?limit=5&token=%5Bredacted%5D',
+      ]);
+      expect(service.output).not.toContain(ADMIN_TOKEN);
+    });
+
     it('should not log the webhook, probes or scrapes per request', async () => {
       const before = httpLines().length;
       const webhook = await fetch(`${base}/webhooks/port`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(readSample('kafka-changelog-entity-update-vm-free_storage.json')) });
