@@ -240,6 +240,9 @@ describe('actions end to end (webhook -> queue -> mock Slack / scaler / Port)', 
     ['GET', '/admin/queues', undefined, 401],
     ['GET', '/admin/queues', `Bearer ${ADMIN}`, 200],
     ['GET', '/events/evt_unknown', `Bearer ${ADMIN}`, 404],
+    ['GET', '/events?before=', `Bearer ${ADMIN}`, 400],
+    ['GET', '/events?before=abc', `Bearer ${ADMIN}`, 400],
+    ['GET', '/events?before=1796047711032', `Bearer ${ADMIN}`, 200],
   ])('should answer %s %s with auth %s -> %i', async (method, url, authorization, expected) => {
     const response = await t.app.inject({ method: method as 'GET' | 'POST', url, headers: authorization ? { authorization } : {} });
     expect(response.statusCode).toBe(expected);

@@ -1,5 +1,5 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
+import { Transform, Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
 import type { EventStatus } from '../event-record';
 
@@ -23,6 +23,7 @@ export class ListEventsQuery {
   limit?: number;
 
   @ApiPropertyOptional({ description: 'page cursor: `nextBefore` of the previous page (ms since epoch)' })
-  @IsOptional() @Type(() => Number) @IsInt() @Min(0)
+  // Not @Type(Number): it reads an empty `before=` as 0, a silent empty page, rather than an error.
+  @IsOptional() @Transform(({ value }) => (value === '' ? Number.NaN : Number(value))) @IsInt() @Min(0)
   before?: number;
 }
