@@ -34,9 +34,10 @@ export async function createApp(config: AppConfig, options: { bufferLogs?: boole
   // Nest would register it together with a form parser.
   const fastify = app.getHttpAdapter().getInstance();
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
-  app.useBodyParser('application/json', { bodyLimit: config.http.bodyLimitBytes }, (req, body, done) =>
-    parseJson(req as Parameters<typeof parseJson>[0], body.toString('utf8'), done),
-  );
+  app.useBodyParser('application/json', { bodyLimit: config.http.bodyLimitBytes }, (req, body, done) => {
+    const text = body.toString('utf8');
+    parseJson(req as Parameters<typeof parseJson>[0], text, (error, parsed) => done(error && isPoisoning(text) ? poisoningRefused() : error, parsed));
+  });
   fastify.removeContentTypeParser('text/plain');
   registerRequestLog(app);
   if (config.runsApi) {
@@ -45,4 +46,25 @@ export async function createApp(config: AppConfig, options: { bufferLogs?: boole
     await mountBullBoard(app, config);
   }
   return app;
+}
+
+/**
+ * Fastify refuses a `__proto__` or `constructor` key with the same words as broken JSON ("Body is not
+ * valid JSON"); a sender whose JSON is fine deserves the real reason. Checked only once parsing failed.
+ */
+function isPoisoning(text: string): boolean {
+  if (!text.includes('"__proto__"') && !text.includes('"constructor"')) return false;
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function poisoningRefused(): Error & { statusCode: number; code: string } {
+  return Object.assign(new Error('Body holds a "__proto__" or "constructor" key, which is refused (prototype poisoning)'), {
+    statusCode: 400,
+    code: 'FST_ERR_CTP_INVALID_JSON_BODY',
+  });
 }

@@ -169,6 +169,16 @@ describe('POST /webhooks/port (ROLE=api, real Redis)', () => {
     const response = await post('{"action": "UPDATE",');
 
     expect(response.statusCode).toBe(400);
+    expect(response.json().message).toContain('Body is not valid JSON');
+    await nothingQueued();
+  });
+
+  it.each(['__proto__', 'constructor'])('should answer 400 saying why for valid JSON holding a "%s" key, and queue nothing', async (key) => {
+    const body = JSON.stringify(vmUpdate).replace('"diff":', `"extra": {"${key}": {"prototype": {"x": 1}}}, "diff":`);
+    const response = await post(body);
+
+    expect(response.statusCode).toBe(400);
+    expect(response.json().message).toBe('Body holds a "__proto__" or "constructor" key, which is refused (prototype poisoning)');
     await nothingQueued();
   });
 
