@@ -6,9 +6,12 @@ import { findTemplateRanges } from './template-braces';
 export type TemplateNode =
   | { kind: 'value'; value: unknown }
   | { kind: 'whole'; field: string; slot: number }
-  | { kind: 'text'; field: string; parts: (string | number)[] }
+  | { kind: 'text'; field: string; parts: (string | number)[]; url?: true }
   | { kind: 'array'; items: TemplateNode[] }
   | { kind: 'object'; entries: { key: TemplateNode; value: TemplateNode }[] };
+
+/** The fields that name where an action calls: a value from the event may not move them elsewhere. */
+const URL_FIELD = /\.(http\.url|slack\.webhookUrl)$/;
 
 /** Receives each `{{ }}` expression found; answers its slot, or undefined when it refuses it. */
 export type TemplateSlotSink = (expression: string, field: string) => number | undefined;
@@ -57,7 +60,8 @@ function compileString(text: string, field: string, sink: TemplateSlotSink): Tem
     const next = i + 1 === ranges.length ? text.length : ranges[i + 1].start - 2;
     parts.push(slots[i], text.slice(range.end + 2, next));
   });
-  return { kind: 'text', field, parts };
+  // Decided once here, not per render: values rendered into where an action calls are checked.
+  return URL_FIELD.test(field) ? { kind: 'text', field, parts, url: true } : { kind: 'text', field, parts };
 }
 
 /**
@@ -72,7 +76,7 @@ export function renderTemplate(node: TemplateNode, results: JqOutcome[]): unknow
     case 'whole':
       return escapePlaceholdersDeep(resultOf(results, node.slot, node.field) ?? null);
     case 'text':
-      return renderText(node.parts, results, node.field);
+      return renderText(node.parts, results, node.field, node.url === true);
     case 'array':
       return node.items.map((item) => renderTemplate(item, results));
     case 'object':
@@ -80,10 +84,9 @@ export function renderTemplate(node: TemplateNode, results: JqOutcome[]): unknow
   }
 }
 
-function renderText(parts: (string | number)[], results: JqOutcome[], field: string): string {
+function renderText(parts: (string | number)[], results: JqOutcome[], field: string, url: boolean): string {
   let text = '';
   const foreign: [number, number][] = [];
-  const url = URL_FIELD.test(field);
   for (const part of parts) {
     if (typeof part === 'string') {
       text += part;
@@ -97,8 +100,6 @@ function renderText(parts: (string | number)[], results: JqOutcome[], field: str
   return escapePlaceholdersIn(text, foreign);
 }
 
-/** The fields that name where an action calls: a value from the event may not move them elsewhere. */
-const URL_FIELD = /\.(http\.url|slack\.webhookUrl)$/;
 /** A `..` path segment, also percent-encoded or between backslashes (URLs read `\\` as `/`). */
 const DOT_DOT_SEGMENT = /(^|[/\\])(\.|%2e){2}([/\\?#]|$)/i;
 
