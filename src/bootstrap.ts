@@ -13,8 +13,16 @@ import { coalesceRedisWrites } from './queue/redis-write-coalescing';
 /** Builds the Nest app on Fastify without listening, so tests can `inject()` into the same app main.ts runs. */
 export async function createApp(config: AppConfig, options: { bufferLogs?: boolean } = {}): Promise<NestFastifyApplication> {
   coalesceRedisWrites();
+  const requestTimeout = config.http.requestTimeoutMs;
   const adapter = new FastifyAdapter({
     bodyLimit: config.http.bodyLimitBytes,
+    // A request must be in whole (headers and body) within requestTimeout, else 408 and the
+    // connection closes. Fastify only sets Node's server.requestTimeout after creating the server;
+    // set that way, with headersTimeout left at 60 s, Node 20 did not enforce it in our tests (a
+    // client that sent headers and half a body held its socket past 75 s). Given to createServer
+    // with a headersTimeout no longer, it is enforced; checked every second, not every 30 s.
+    requestTimeout,
+    http: { requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: Math.min(1_000, requestTimeout) },
     return503OnClosing: true,
     // Request ids in log lines: the caller's x-request-id, or a fresh UUID.
     requestIdHeader: 'x-request-id',

@@ -5,7 +5,11 @@ export type Role = 'api' | 'worker' | 'all';
 
 /** The typed configuration every module receives; built once from the validated environment. */
 export class AppConfig {
-  http: { port: number; host: string; bodyLimitBytes: number };
+  /**
+   * `requestTimeoutMs`: how long a client may take to send one request, headers and body, before the
+   * service answers 408 and closes its connection (a stalled or trickling client holds no socket).
+   */
+  http: { port: number; host: string; bodyLimitBytes: number; requestTimeoutMs: number };
   redis: { url: string };
   queuePrefix: string;
   role: Role;
@@ -57,7 +61,7 @@ export class AppConfig {
 export function buildAppConfig(env: Record<string, string | undefined>): AppConfig {
   const vars: EnvironmentVariables = validateEnvironment(env);
   return Object.assign(new AppConfig(), {
-    http: { port: vars.PORT ?? 3000, host: vars.HOST ?? '0.0.0.0', bodyLimitBytes: 1024 * 1024 },
+    http: { port: vars.PORT ?? 3000, host: vars.HOST ?? '0.0.0.0', bodyLimitBytes: 1024 * 1024, requestTimeoutMs: 30_000 },
     redis: { url: vars.REDIS_URL ?? 'redis://127.0.0.1:6379' },
     queuePrefix: vars.QUEUE_PREFIX ?? 'reactor',
     role: vars.ROLE ?? 'all',
