@@ -73,7 +73,11 @@ describe('template', () => {
       ['the host, chosen by the file', 'https://{{ .context.entity }}/hook', 'scaler.internal', 'https://scaler.internal/hook'],
       ['the whole URL, chosen by the file', '{{ .context.entity }}', 'https://x/../y', 'https://x/../y'],
       ['a fragment', 'https://scaler/x#{{ .context.entity }}', 'a?b#c', 'https://scaler/x#a?b#c'],
-    ])('should render %s as is', (_name, url, entity, expected) => {
+      ['a parameter value holding "&", "#" and "+", encoded so they stay in it', 'https://scaler/scale?team={{ .context.entity }}&n=1', 'R&D #2+3', 'https://scaler/scale?team=R%26D %232%2B3&n=1'],
+      ['a later parameter value the same way', 'https://scaler/scale?n=1&team={{ .context.entity }}', 'a&admin=1', 'https://scaler/scale?n=1&team=a%26admin=1'],
+      ['a value already encoded with @uri, not twice', 'https://scaler/scale?team={{ .context.entity }}', 'R%26D%20x', 'https://scaler/scale?team=R%26D%20x'],
+      ['a whole query, chosen by the file', 'https://scaler/scale?{{ .context.entity }}', 'a=1&b=2', 'https://scaler/scale?a=1&b=2'],
+    ])('should render %s', (_name, url, entity, expected) => {
       expect(render({ url }, withEntity(entity))).toEqual({ url: expected });
     });
 
@@ -85,7 +89,7 @@ describe('template', () => {
       ['uses backslashes', 'https://scaler/services/{{ .context.entity }}', '..\\admin'],
       ['starts a query in the path', 'https://scaler/services/{{ .context.entity }}/scale', 'svc?admin=1'],
       ['starts a fragment in the path', 'https://scaler/services/{{ .context.entity }}/scale', 'svc#'],
-      ['starts a fragment in the query', 'https://scaler/scale?id={{ .context.entity }}&n=1', 'svc#'],
+      ['starts a fragment in the query', 'https://scaler/scale?{{ .context.entity }}&n=1', 'id=svc#'],
     ])('should refuse a value that %s, naming the field', (_name, url, entity) => {
       expect(() => render({ url }, withEntity(entity))).toThrow(refused);
     });

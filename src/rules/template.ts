@@ -92,8 +92,8 @@ function renderText(parts: (string | number)[], results: JqOutcome[], field: str
       text += part;
       continue;
     }
-    const piece = stringOf(resultOf(results, part, field) ?? null);
-    if (url) assertStaysInPlace(piece, text, field);
+    const raw = stringOf(resultOf(results, part, field) ?? null);
+    const piece = url ? placeInUrl(raw, text, field) : raw;
     foreign.push([text.length, text.length + piece.length]);
     text += piece;
   }
@@ -103,24 +103,34 @@ function renderText(parts: (string | number)[], results: JqOutcome[], field: str
 /** A `..` path segment, also percent-encoded or between backslashes (URLs read `\\` as `/`). */
 const DOT_DOT_SEGMENT = /(^|[/\\])(\.|%2e){2}([/\\?#]|$)/i;
 
+/** What ends a query parameter's value or the query itself, or reads as a space (`+`). */
+const QUERY_VALUE_BREAKERS = /[&#+]/g;
+
 /**
- * A value rendered into a URL's path may not climb out of it (`..` segments) or end it (`?`, `#`),
- * nor one in its query start a fragment: Port identifiers may hold `/` and `.`, so
- * `${SCALER_URL}/services/{{ .context.entity }}/scale` would otherwise call, with the scaler's
- * token, whatever path of that host an entity's id names. Where the file puts the value (after its
+ * A value rendered into a URL's path may not climb out of it (`..` segments) or end it (`?`, `#`):
+ * Port identifiers may hold `/` and `.`, so `${SCALER_URL}/services/{{ .context.entity }}/scale`
+ * would otherwise call, with the scaler's token, whatever path of that host an entity's id names.
+ * A value rendered as a query parameter's value (after its `=`) has its `&`, `#` and `+`
+ * percent-encoded, so the target reads the value the event held ("R&D", not a parameter "D") and
+ * nothing else: the rest is left as it is, so a value already encoded with jq's `@uri` is not
+ * encoded twice. Elsewhere in the query a `#` is refused. Where the file puts the value (after its
  * scheme and host, after a `?`) is read from the text before it; a value that makes the whole
  * origin is the file's choice and is left alone.
  */
-function assertStaysInPlace(piece: string, before: string, field: string): void {
-  if (before.includes('#')) return;
-  if (before.includes('?')) {
+function placeInUrl(piece: string, before: string, field: string): string {
+  if (before.includes('#')) return piece;
+  const query = before.indexOf('?');
+  if (query >= 0) {
+    const parameter = before.slice(query + 1).split('&').pop()!;
+    if (parameter.includes('=')) return piece.replace(QUERY_VALUE_BREAKERS, (char) => encodeURIComponent(char));
     if (piece.includes('#')) throw new TemplateError(field, 'template: a value rendered into the URL\'s query holds "#", which would cut the query the rules file wrote; refused');
-    return;
+    return piece;
   }
   const afterOrigin = /[/\\]/.test(before.replace(/^[a-z][a-z0-9+.-]*:\/\//i, ''));
-  if (!afterOrigin) return;
+  if (!afterOrigin) return piece;
   const found = DOT_DOT_SEGMENT.test(piece) ? 'a ".." segment' : piece.includes('?') ? '"?"' : piece.includes('#') ? '"#"' : undefined;
   if (found) throw new TemplateError(field, `template: a value rendered into the URL's path holds ${found}, which would change the path the rules file wrote; refused`);
+  return piece;
 }
 
 // Keys are never resolved for secrets, so a key is rendered without escaping. As in Port, an
