@@ -1,6 +1,6 @@
 import { MockTarget, status, type Responder } from '../../../test/support/mock-target';
 import type { HttpActionSpec } from '../../rules/rule.types';
-import { TransientActionError } from '../action-errors';
+import { PermanentActionError, TransientActionError } from '../action-errors';
 import type { DispatchContext } from '../action-dispatcher';
 import { HttpDispatcher } from './http.dispatcher';
 import { OutboundHttpClient } from './outbound-http.client';
@@ -62,6 +62,28 @@ describe(HttpDispatcher.name, () => {
       await sut.dispatch(action({ method: 'GET', body: undefined }), context);
 
       expect(server.requests[0].headers['content-type']).toBeUndefined();
+    });
+
+    it.each([
+      ['301 to https', 301, { location: 'https://127.0.0.1/services/api/scale?key=x' }, 'redirects to https://127.0.0.1'],
+      ['307 to another path', 307, { location: '/v2/scale?key=x' }, 'redirects to another path of the same host'],
+      ['308 to another host', 308, { location: 'http://scaler.example:8080/private/token-abc' }, 'redirects to http://scaler.example:8080'],
+      ['302 without a Location', 302, {}, 'redirects to no Location given'],
+    ])('should fail for good on %s, naming only where it points', async (_name, code, headers, where) => {
+      server.otherwise(status(code, '', headers));
+
+      const error = (await sut.dispatch(action(), context).catch((e: unknown) => e)) as PermanentActionError;
+
+      expect(error).toBeInstanceOf(PermanentActionError);
+      expect(error.statusCode).toBe(code);
+      expect(error.message).toBe(`POST 127.0.0.1:${server.port}/services/api/scale -> ${code}: ${where}, not followed, so the request was not handled (fix the action's URL)`);
+      expect(server.requests).toHaveLength(1);
+    });
+
+    it('should take 303 See Other as done: the target handled the request and points at its result', async () => {
+      server.otherwise(status(303, '', { location: '/results/42' }));
+
+      await expect(sut.dispatch(action(), context)).resolves.toEqual({ statusCode: 303, summary: `POST 127.0.0.1:${server.port}/services/api/scale -> 303` });
     });
 
     it('should keep secrets out of the error when the target fails', async () => {

@@ -37,8 +37,26 @@ export class HttpDispatcher implements ActionDispatcher<HttpActionSpec> {
       timeoutMs: action.timeoutMs,
       label,
     });
+    if (response.statusCode >= 300 && response.statusCode !== 303) throw notHandled(label, response.statusCode, resolved.url, response.headers.location);
     return { statusCode: response.statusCode, summary: `${label} -> ${response.statusCode}` };
   }
+}
+
+/**
+ * Redirects are not followed (the egress guard vets one address, and a token is not carried to
+ * another host). 303 See Other is a target's "done, the result is there"; any other 3xx (301, 302,
+ * 307, 308) says the request was not handled at this URL, so it fails for good and says where the
+ * target points: its scheme and host only, as a path or query may hold a secret.
+ */
+function notHandled(label: string, statusCode: number, requested: string, location: string | string[] | undefined): PermanentActionError {
+  let where = 'no Location given';
+  try {
+    const target = new URL(String(location ?? ''), requested);
+    where = location ? (target.origin === new URL(requested).origin ? 'another path of the same host' : target.origin) : where;
+  } catch {
+    where = 'an unreadable Location';
+  }
+  return new PermanentActionError(`${label} -> ${statusCode}: redirects to ${where}, not followed, so the request was not handled (fix the action's URL)`, statusCode);
 }
 
 function labelOf(template: string, resolvedUrl: string): string {

@@ -27,7 +27,7 @@ describe(OutboundHttpClient.name, () => {
       expect(server.requests[0].headers['content-type']).toBe('application/json');
     });
 
-    it('should not follow a redirect and treat it as success when the target answers 3xx', async () => {
+    it('should not follow a redirect: the 3xx goes to the dispatcher, which decides', async () => {
       server.otherwise(status(302, '', { location: 'http://169.254.169.254/' }));
 
       await expect(sut.request({ method: 'GET', url: server.url() })).resolves.toMatchObject({ statusCode: 302 });

@@ -58,7 +58,8 @@ const MAX_JSON_BYTES = 64 * 1024 * 1024;
 const CONNECT_TIMEOUTS_MS = [1, 2, 5, 10, 20, 50, 100, 150, 200, 300, 500, 750, 1_000, 1_500, 2_000, 3_000, 5_000, 7_500, 10_000];
 
 /**
- * Outbound HTTP for actions: egress-guarded, time-limited, never follows redirects, and turns
+ * Outbound HTTP for actions: egress-guarded, time-limited, never follows redirects (a 3xx is
+ * returned to the dispatcher, which decides what it means for its target), and turns
  * every failure into the `ActionError` that decides the retry. Messages name the target by its
  * label only: no URL query, header or response body can leak a secret.
  */
