@@ -29,6 +29,11 @@ describe(JqExpression.name, () => {
       expect(() => JqExpression.compile('error("only on real input")')).not.toThrow();
     });
 
+    it('should check, without running, an expression that never ends', () => {
+      expect(() => JqExpression.compile('def f: f; f')).not.toThrow();
+      expect(() => JqExpression.compile('last(range(1e12))')).not.toThrow();
+    });
+
     it('should refuse module directives, which would read files', () => {
       expect(() => JqExpression.compile('import "x" as x; .')).toThrow(JqCompileError);
     });
@@ -63,6 +68,32 @@ describe(JqExpression.name, () => {
     it('should make `input` an error and `inputs` empty instead of crashing the process', () => {
       expect(() => JqExpression.compile('input').run({})).toThrow(/input is not available/);
       expect(JqExpression.compile('[inputs]').run({})).toEqual([]);
+    });
+
+    // Each aborts the process (an assertion in jq 1.6) or loops for ever without the guards: a
+    // failing case here kills the test run or hangs it.
+    it.each([
+      ['todate of a timestamp in ns', '.n | todate', { n: 1.7e18 }, /converting number of seconds/],
+      ['todate of -1e20', '.n | todateiso8601', { n: -1e20 }, /converting number of seconds/],
+      ['strftime of a number beyond gmtime', '.n | strftime("%Y")', { n: 1e300 }, /converting number of seconds/],
+      ['strflocaltime of a number beyond localtime', '.n | strflocaltime("%Y")', { n: 1e20 }, /converting number of seconds/],
+      ['strftime with a format that is not a string', '.n | strftime(1)', { n: 1 }, /requires a string format/],
+      ['a slice at a NaN from the data', '.s as $s | "abc" | .[($s | tonumber):]', { s: 'NaN' }, /not a number \(NaN\)/],
+      ['gsub with a pattern that matches the empty string', '.t | gsub("[^a-z0-9]*"; "")', { t: 'My Service' }, /matches the empty string/],
+      ['gsub with an empty pattern', '.t | gsub(""; "x")', { t: 'aaa' }, /matches the empty string/],
+      ['scan with a pattern that matches the empty string', '.t | [scan("b*")]', { t: 'abc' }, /matches the empty string/],
+      ['splits with a pattern that matches the empty string', '.t | [splits("\\\\s*")]', { t: 'a b' }, /matches the empty string/],
+      ['a global match empty only at a later place', '.t | [match("(?=b)"; "g")]', { t: 'ab' }, /matches the empty string/],
+    ])('should make %s an error instead of an abort or a hang', (_name, source, context, error) => {
+      expect(() => JqExpression.compile(source).run(context)).toThrow(error);
+    });
+
+    it('should run a path expression again after it stopped at its first output', () => {
+      const paths = JqExpression.compile('paths');
+      expect(paths.run({ a: 1, b: 2 })).toEqual(['a']);
+      // The binding keeps the program; without the array around it, this second start aborted.
+      expect(paths.run({ c: 3 })).toEqual(['c']);
+      expect(JqExpression.compile('path(..)').run([1])).toEqual([]);
     });
 
     it('should make a bad `implode` an error instead of an abort', () => {

@@ -100,6 +100,14 @@ describe('rule-file.loader', () => {
       expect(errorsOf(text)).toEqual(expected);
     });
 
+    // One bad expression makes the file's expressions be compiled one by one, to name it; they used
+    // to be run (on null) to do so, and the one that never ends hung the loader, the service's start
+    // and `rules check`.
+    it('should name invalid jq without running a rule that never ends', () => {
+      const text = `rules:\n  - id: loops\n    when:\n      - jq: "def f: f; f"\n    ${SLACK.replace(/\n/g, '\n    ')}\n  - id: typo\n    when:\n      - jq: ".a +"\n    ${SLACK.replace(/\n/g, '\n    ')}\n`;
+      expect(errorsOf(text)).toEqual(['rule "typo": when[0].jq: jq: compile error: syntax error, unexpected $end (Unix shell quoting issues?) at <top-level>, line 1:']);
+    });
+
     it('should refuse a slack action without webhookUrl when SLACK_WEBHOOK_URL is not set', () => {
       expect(errorsOf(oneRule(SLACK), { slackDefaultConfigured: false })).toEqual([
         'rule "r1": do[0].slack.webhookUrl: is required when SLACK_WEBHOOK_URL is not set',

@@ -247,3 +247,52 @@ describe('POST /webhooks/port (ROLE=api, real Redis)', () => {
     expect(ready.json().info).toMatchObject({ redis: { status: 'up' }, rules: { status: 'up', count: 1 } });
   });
 });
+
+// jq 1.6 aborts the process on `todate` of a number gmtime cannot convert, and loops for ever on a
+// global replace whose pattern matches the empty string (a common slug idiom): event data reached
+// both. Each must fail only its own rule, recorded, and the webhook still be taken.
+const FRAGILE_JQ = `rules:
+  - id: when-as-date
+    blueprint: vm
+    do:
+      - http:
+          url: "http://127.0.0.1:9/at/{{ .entity.properties.free_storage | todate }}"
+  - id: slug
+    blueprint: vm
+    do:
+      - http:
+          url: "http://127.0.0.1:9/slug/{{ .entity.title | ascii_downcase | gsub(\\"[^a-z0-9]*\\"; \\"\\") }}"
+  - id: sound
+    blueprint: vm
+    do:
+      - http:
+          url: "http://127.0.0.1:9/ok/{{ .context.entity | ascii_downcase }}"
+`;
+
+describe('POST /webhooks/port with rules whose jq jq 1.6 would crash or hang on the data', () => {
+  const ADMIN = 'admin-token-for-fragile-jq-0123';
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({ ROLE: 'api', RULES_FILE: writeRulesFile(FRAGILE_JQ), ADMIN_TOKEN: ADMIN });
+  });
+  afterAll(() => t.close());
+
+  it('should take the event, fail only those rules with jq\'s error, and run the sound one', async () => {
+    // A timestamp in nanoseconds, as some exporters write them.
+    const body = withValue(vmUpdate, 'diff.after.properties.free_storage', 1.7e18);
+    const answer = await t.app.inject({ method: 'POST', url: '/webhooks/port', payload: body });
+    expect(answer.statusCode).toBe(202);
+
+    const record = await t.app.inject({ method: 'GET', url: `/events/${answer.json().eventId}`, headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(record.json()).toMatchObject({
+      matchedRules: ['sound'],
+      ruleFailures: [
+        { ruleId: 'when-as-date', error: expect.stringContaining('converting number of seconds since epoch') },
+        { ruleId: 'slug', error: expect.stringContaining('matches the empty string') },
+      ],
+    });
+    const [job] = await t.queue(QueueName.Actions).getJobs(['waiting']);
+    expect(job.data.action.url).toBe('http://127.0.0.1:9/ok/storage-example');
+  });
+});
