@@ -7,6 +7,12 @@ import { formatRuleErrors, loadRulesFromText } from './rule-file.loader';
 import type { RuleSet } from './rule.types';
 
 const POLL_INTERVAL_MS = 1_000;
+/**
+ * A changed file is read once it has stayed unchanged this long: a file written in place in parts
+ * (`cat >`, `scp`, `kubectl cp`) is not applied half-written when its first part happens to be a
+ * valid file by itself (a rule whose last condition has not arrived yet would match more).
+ */
+const SETTLE_MS = 2_000;
 
 /** The rules file failed validation at start: the service must not run with no or half its rules. */
 export class RulesFileError extends Error {
@@ -18,7 +24,8 @@ export class RulesFileError extends Error {
 
 /**
  * Holds the current rules. Polls the file (stat-based, so editor renames and Kubernetes
- * ConfigMap symlink swaps are seen) and swaps in a new set only when it validates whole.
+ * ConfigMap symlink swaps are seen) and, once a change has settled, swaps in a new set only when
+ * it validates whole.
  */
 @Injectable()
 export class RulesService implements OnModuleInit, OnModuleDestroy {
@@ -26,7 +33,11 @@ export class RulesService implements OnModuleInit, OnModuleDestroy {
   private readonly path: string;
   private ruleSet: RuleSet | undefined;
   private contentHash = '';
-  private readonly onFileChange = () => this.reload();
+  private settling?: NodeJS.Timeout;
+  private readonly onFileChange = () => {
+    clearTimeout(this.settling);
+    this.settling = setTimeout(() => this.reload(), SETTLE_MS);
+  };
 
   constructor(private readonly config: AppConfig) {
     this.path = resolve(config.rulesFile);
@@ -41,6 +52,7 @@ export class RulesService implements OnModuleInit, OnModuleDestroy {
   onModuleDestroy(): void {
     // Only our listener: another RulesService in the same process may watch the same file.
     unwatchFile(this.path, this.onFileChange);
+    clearTimeout(this.settling);
   }
 
   current(): RuleSet | undefined {

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, renameSync, writeFileSync } from 'node:fs';
 import { buildAppConfig } from '../../src/config/app-config';
 import { RulesService } from '../../src/rules/rules.service';
 import { MockTarget } from '../support/mock-target';
@@ -142,6 +142,26 @@ describe('rules file hot reload (real app, file polled every second)', () => {
     expect(await slackTextFor(deploymentDegraded())).toBe('v2');
   });
 
+  it('should not apply a file written in place in two parts before its second part', async () => {
+    const rules = t.app.get(RulesService);
+    const reload = jest.spyOn(rules, 'reload');
+    try {
+      // The first part alone is a valid file whose rule matches every deploymentConfig change.
+      writeFileSync(rulesFile, rulesText('v-half').replace(/    when:\n      - changed: properties.healthStatus\n        to: Degraded\n/, ''));
+      await new Promise((resolve) => setTimeout(resolve, 1_200));
+      appendFileSync(rulesFile, `  - id: second-part\n    blueprint: deploymentConfig\n    do:\n      - slack: { text: "second" }\n`);
+      await waitFor(async () => reload.mock.calls.length > 0, 6_000, 'the reload');
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+
+      expect(reload).toHaveBeenCalledTimes(1);
+      expect(rules.current()!.rules.map((rule) => rule.id)).toEqual(['deployment-degraded', 'second-part']);
+    } finally {
+      reload.mockRestore();
+      replaceFile(rulesFile, rulesText('v2'));
+      await waitFor(async () => rules.current()!.rules.length === 1, 6_000, 'v2 back');
+    }
+  });
+
   it('should refuse an invalid file whole, keep the old rules and stay ready', async () => {
     const rules = t.app.get(RulesService);
     const reload = jest.spyOn(rules, 'reload');
@@ -149,7 +169,8 @@ describe('rules file hot reload (real app, file polled every second)', () => {
     const before = await ready();
     try {
       replaceFile(rulesFile, INVALID_RULES);
-      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      // Polled every second, read once unchanged for 2 s.
+      await new Promise((resolve) => setTimeout(resolve, 4_500));
 
       // The poll did see the new file and refused it (not merely missed it).
       expect(reload).toHaveBeenCalled();
