@@ -57,7 +57,7 @@ async function runWorkerProcess(config: AppConfig): Promise<void> {
     await app.close();
     process.exit(0);
   });
-  serveApiProcess(app, (reason) => void stop(reason));
+  serveApiProcess(app, (reason) => void stop(reason), config.workerProcessHangMs, (line) => app.get(Logger).error(line, 'Main'));
   app.get(Logger).log(`workers running (worker process of the api process ${process.ppid}, queue prefix ${config.queuePrefix})`, 'Main');
 }
 

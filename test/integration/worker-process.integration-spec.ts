@@ -114,6 +114,22 @@ describe('ROLE=all: webhooks in the api process, actions in a worker process it 
     expect(alive(worker)).toBe(false);
   });
 
+  it('should be killed by its worker process when a rule\'s jq never ends, so that the service restarts', async () => {
+    const rules = writeRulesFile('rules:\n  - id: endless\n    blueprint: vm\n    when:\n      - jq: "def f: f; f"\n    do:\n      - slack: { text: "never" }\n');
+    const worker = await startWithWorker({ WORKER_PROCESS_HANG_SECONDS: '2', RULES_FILE: rules });
+    await new Promise((resolve) => setTimeout(resolve, 3_000)); // answering pings: no false alarm
+    expect(service.running).toBe(true);
+
+    // jq runs on the api process's event loop and has no time limit: this request never gets an answer.
+    const hung = fetch(`${base}/webhooks/port`, { method: 'POST', body: JSON.stringify(vmEvent(300)), headers: { 'content-type': 'application/json' } }).catch(() => undefined);
+    await waitFor(async () => !service.running, 15_000, 'the api process to be killed');
+    await hung;
+
+    expect(service.output).toContain(`the api process ${service.pid} has sent no ping for`);
+    expect(await service.terminate(1_000)).toEqual({ code: null, signal: 'SIGKILL' });
+    await waitFor(async () => !alive(worker), 20_000, 'the worker process to stop with it');
+  });
+
   it('should answer /metrics with 503, not a partial answer, while the worker process does not answer', async () => {
     const worker = await startWithWorker();
     process.kill(worker, 'SIGSTOP');
