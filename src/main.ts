@@ -6,6 +6,7 @@ import { loadDotEnv } from './config/dotenv';
 import { MetricsService } from './ops/metrics.service';
 import { serveApiProcess } from './process/worker-child';
 import { WORKER_CHILD_FLAG, WorkerProcess } from './process/worker-process';
+import { RulesService } from './rules/rules.service';
 import { SourcesService } from './sources/sources.service';
 
 const SHUTDOWN_GRACE_MS = 30_000;
@@ -28,6 +29,8 @@ async function main(): Promise<void> {
     });
     const started = workers;
     app.get(MetricsService).addProcess(() => started.metrics());
+    // Compiling a changed rules file blocks this event loop: not a hang (see WorkerProcess.busy).
+    app.get(RulesService).whileReloading((busy) => started.busy(busy));
   }
   const stop = handleSignals(app, workers);
   // Without its workers the service would take webhooks that no one acts on: stop, and let the supervisor restart it.

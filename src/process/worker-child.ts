@@ -1,5 +1,6 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { MetricsService } from '../ops/metrics.service';
+import { RulesService } from '../rules/rules.service';
 import type { FromWorker, ToWorker } from './worker-process';
 
 /**
@@ -36,6 +37,7 @@ export function serveApiProcess(app: NestFastifyApplication, stop: (reason: stri
       watch.pinged();
       return reply({ type: 'pong' });
     }
+    if (message.type === 'busy') return watch.busy(message.busy);
     if (message.type === 'metrics') {
       registry.getMetricsAsJSON().then(
         (metrics) => reply({ type: 'metrics', id: message.id, metrics }),
@@ -43,6 +45,7 @@ export function serveApiProcess(app: NestFastifyApplication, stop: (reason: stri
       );
     }
   });
+  app.get(RulesService).whileReloading((busy) => reply({ type: 'busy', busy }));
   process.once('disconnect', () => {
     watch.disarm();
     stop('the api process is gone');
@@ -55,13 +58,14 @@ export function serveApiProcess(app: NestFastifyApplication, stop: (reason: stri
  * starts pinging once this one is ready), checked as often as the api process pings. A stall of this
  * process's own event loop does not count against the api process (its pings wait unread meanwhile).
  */
-function watchApiProcess(hangMs: number, onSilent: (silentMs: number) => void): { pinged(): void; disarm(): void } {
+function watchApiProcess(hangMs: number, onSilent: (silentMs: number) => void): { pinged(): void; busy(busy: boolean): void; disarm(): void } {
   const every = Math.min(5_000, Math.max(250, Math.floor(hangMs / 4)));
   let lastPing: number | undefined;
+  let busy = false;
   let lastTick = Date.now();
   const timer = setInterval(() => {
     const now = Date.now();
-    if (lastPing !== undefined && now - lastTick > 2 * every) lastPing = Math.max(lastPing, now - every);
+    if (lastPing !== undefined && (busy || now - lastTick > 2 * every)) lastPing = Math.max(lastPing, busy ? now : now - every);
     lastTick = now;
     if (lastPing === undefined || now - lastPing <= hangMs) return;
     clearInterval(timer);
@@ -69,6 +73,11 @@ function watchApiProcess(hangMs: number, onSilent: (silentMs: number) => void): 
   }, every).unref();
   return {
     pinged: () => void (lastPing = Date.now()),
+    // Blocked on purpose (see WorkerProcess.busy): counted again from when it is done.
+    busy: (value) => {
+      busy = value;
+      if (lastPing !== undefined) lastPing = Date.now();
+    },
     disarm: () => clearInterval(timer),
   };
 }

@@ -6,8 +6,8 @@ import type { ProcessMetrics } from '../ops/metrics.service';
 export const WORKER_CHILD_FLAG = '--reactor-worker-child';
 
 /** What the api process asks of its worker process, and what the worker process answers. */
-export type ToWorker = { type: 'metrics'; id: number } | { type: 'ping' } | { type: 'stop' };
-export type FromWorker = { type: 'ready' } | { type: 'pong' } | { type: 'metrics'; id: number; metrics?: ProcessMetrics; error?: string };
+export type ToWorker = { type: 'metrics'; id: number } | { type: 'ping' } | { type: 'stop' } | { type: 'busy'; busy: boolean };
+export type FromWorker = { type: 'ready' } | { type: 'pong' } | { type: 'busy'; busy: boolean } | { type: 'metrics'; id: number; metrics?: ProcessMetrics; error?: string };
 
 const START_TIMEOUT_MS = 60_000;
 const METRICS_TIMEOUT_MS = 2_000; // within MetricsService's deadline for a whole scrape
@@ -35,6 +35,8 @@ export class WorkerProcess {
   /** When the worker process last sent anything: its event loop ran then. */
   private lastAnswer = Date.now();
   private watchdog?: NodeJS.Timeout;
+  /** The worker process said it blocks its event loop on purpose (its rules file compiling). */
+  private workerBusy = false;
 
   private constructor(private readonly child: ChildProcess) {
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
@@ -97,6 +99,7 @@ export class WorkerProcess {
       // This process was itself stalled (a long GC, a paused debugger): it cannot judge the other one.
       if (now - lastTick > 2 * every) this.lastAnswer = Math.max(this.lastAnswer, now - every);
       lastTick = now;
+      if (this.workerBusy && !this.stopping) this.lastAnswer = now;
       if (now - this.lastAnswer <= hangMs) return this.send({ type: 'ping' });
       clearInterval(this.watchdog);
       if (this.stopping) return void this.child.kill('SIGKILL');
@@ -129,6 +132,16 @@ export class WorkerProcess {
     this.stopping = true;
   }
 
+  /**
+   * Tells the worker process that this one blocks its event loop on purpose (a changed rules file
+   * compiling: seconds per thousand jq rules in jq 1.6), or is done: the pings it misses meanwhile
+   * are not a hang. The worker process says the same of itself: both compile the file at once, but
+   * one may take seconds longer than the other, longer than a short hang period.
+   */
+  busy(busy: boolean): void {
+    this.send({ type: 'busy', busy });
+  }
+
   /** Lets the worker process finish the jobs it holds and exit; resolves when it has. */
   async stop(): Promise<void> {
     this.expectExit();
@@ -144,6 +157,10 @@ export class WorkerProcess {
   private settle(message: FromWorker): void {
     if (message.type === 'ready') return this.markReady();
     if (message.type === 'pong') return;
+    if (message.type === 'busy') {
+      this.workerBusy = message.busy;
+      return;
+    }
     const waiting = this.pending.get(message.id);
     if (!waiting) return;
     if (message.metrics) waiting.resolve(message.metrics);

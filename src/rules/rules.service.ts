@@ -34,9 +34,17 @@ export class RulesService implements OnModuleInit, OnModuleDestroy {
   private ruleSet: RuleSet | undefined;
   private contentHash = '';
   private settling?: NodeJS.Timeout;
+  private busyListener: (busy: boolean) => void = () => undefined;
   private readonly onFileChange = () => {
     clearTimeout(this.settling);
-    this.settling = setTimeout(() => this.reload(), SETTLE_MS);
+    this.settling = setTimeout(() => {
+      this.busyListener(true);
+      try {
+        this.reload();
+      } finally {
+        this.busyListener(false);
+      }
+    }, SETTLE_MS);
   };
 
   constructor(private readonly config: AppConfig) {
@@ -53,6 +61,14 @@ export class RulesService implements OnModuleInit, OnModuleDestroy {
     // Only our listener: another RulesService in the same process may watch the same file.
     unwatchFile(this.path, this.onFileChange);
     clearTimeout(this.settling);
+  }
+
+  /**
+   * Told before and after a changed file is read: compiling it blocks this event loop (jq 1.6 takes
+   * seconds for a large file), which ROLE=all's other process must not take for a hang.
+   */
+  whileReloading(listener: (busy: boolean) => void): void {
+    this.busyListener = listener;
   }
 
   current(): RuleSet | undefined {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { closedPort, MockTarget } from '../support/mock-target';
 import { readSample } from '../support/port-samples';
 import { ServiceProcess } from '../support/service-process';
@@ -128,6 +128,21 @@ describe('ROLE=all: webhooks in the api process, actions in a worker process it 
     expect(service.output).toContain(`the api process ${service.pid} has sent no ping for`);
     expect(await service.terminate(1_000)).toEqual({ code: null, signal: 'SIGKILL' });
     await waitFor(async () => !alive(worker), 20_000, 'the worker process to stop with it');
+  });
+
+  it('should take neither process for hung while a large rules file compiles for longer than the hang period', async () => {
+    const rulesFile = writeRulesFile('rules:\n  - id: vm-note\n    blueprint: vm\n    do:\n      - slack: { text: "{{ .context.entity }}" }\n');
+    await startWithWorker({ WORKER_PROCESS_HANG_SECONDS: '2', RULES_FILE: rulesFile });
+    // 200 jq rules and a typo: each expression is compiled alone to name it, ~30 ms each, in both
+    // processes at once; each discounts its own stall when it judges the other.
+    const rule = (n: number) => `  - id: r${n}\n    when:\n      - jq: ".entity.properties.n${n} > ${n}"\n    do:\n      - slack: { text: "{{ .entity.title }} ${n}" }\n`;
+    writeFileSync(rulesFile, `rules:\n${Array.from({ length: 200 }, (_, n) => rule(n)).join('')}  - id: typo\n    when:\n      - jq: ".a +"\n    do:\n      - slack: { text: x }\n`);
+    await waitFor(async () => service.output.split('refused, keeping the 1 rules loaded before').length === 3, 40_000, 'both processes to refuse the file');
+
+    expect(service.output).not.toContain('has sent no ping');
+    expect(service.output).not.toContain('has not answered');
+    expect(service.running).toBe(true);
+    expect(await service.terminate(20_000)).toEqual({ code: 0, signal: null });
   });
 
   it('should answer /metrics with 503, not a partial answer, while the worker process does not answer', async () => {

@@ -20,6 +20,19 @@ const KINDS = {
   'slow to stop': fakeWorker(false, 2_500),
   // Neither answers nor ever stops.
   stuck: fakeWorker(true, null),
+  // Says it blocks its event loop on purpose (its rules file compiling), does so for 3 s, then is done.
+  busy: `
+process.send({ type: 'ready' });
+process.on('message', (message) => { if (message.type === 'ping') process.send({ type: 'pong' }); });
+process.on('disconnect', () => process.exit(0));
+setTimeout(() => {
+  process.send({ type: 'busy', busy: true }, () => {
+    const until = Date.now() + 3_000;
+    while (Date.now() < until) {}
+    process.send({ type: 'busy', busy: false });
+  });
+}, 300);
+`,
 };
 
 const HANG_MS = 1_000; // pings every 250 ms
@@ -62,6 +75,12 @@ describe('WorkerProcess.onHang: the api process watching its worker process', ()
       // This process's event loop is blocked: the worker process's answers wait unread in the pipe.
     }
     await sleep(600); // the first ticks after the stall, before and after the waiting answers are read
+    expect(reports).toEqual([]);
+  });
+
+  it('should not take a worker process that said it is busy (a rules file compiling) for hung', async () => {
+    const { reports } = await start('busy');
+    await sleep(300 + 3_000 + 2 * HANG_MS);
     expect(reports).toEqual([]);
   });
 
