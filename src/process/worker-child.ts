@@ -1,6 +1,7 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { MetricsService } from '../ops/metrics.service';
 import { RulesService } from '../rules/rules.service';
+import { SilenceWatch } from './silence-watch';
 import type { FromWorker, ToWorker } from './worker-process';
 
 /**
@@ -19,25 +20,28 @@ export function serveApiProcess(app: NestFastifyApplication, stop: (reason: stri
   const reply = (message: FromWorker) => {
     if (process.connected) process.send!(message);
   };
-  const watch = watchApiProcess(hangMs, (silentMs) => {
-    logError(`the api process ${process.ppid} has sent no ping for ${Math.round(silentMs / 1000)} s (its event loop is blocked: a rule's jq that never ends?): killing it and stopping`);
-    try {
-      process.kill(process.ppid, 'SIGKILL');
-    } catch {
-      // Gone already: the channel's close stops this process.
-    }
-    stop('the api process hung');
-  });
+  // Armed by the first ping: the api process starts pinging once this one is ready.
+  const watch = new SilenceWatch(hangMs, {
+    onSilent: (silentMs) => {
+      logError(`the api process ${process.ppid} has sent no ping for ${Math.round(silentMs / 1000)} s (its event loop is blocked: a rule's jq that never ends?): killing it and stopping`);
+      try {
+        process.kill(process.ppid, 'SIGKILL');
+      } catch {
+        // Gone already: the channel's close stops this process.
+      }
+      stop('the api process hung');
+    },
+  }, { armed: false });
   process.on('message', (message: ToWorker) => {
     if (message.type === 'stop') {
-      watch.disarm();
+      watch.stop();
       return stop('the api process asked');
     }
     if (message.type === 'ping') {
-      watch.pinged();
+      watch.heard();
       return reply({ type: 'pong' });
     }
-    if (message.type === 'busy') return watch.busy(message.busy);
+    if (message.type === 'busy') return watch.setBusy(message.busy);
     if (message.type === 'metrics') {
       registry.getMetricsAsJSON().then(
         (metrics) => reply({ type: 'metrics', id: message.id, metrics }),
@@ -47,37 +51,8 @@ export function serveApiProcess(app: NestFastifyApplication, stop: (reason: stri
   });
   app.get(RulesService).whileReloading((busy) => reply({ type: 'busy', busy }));
   process.once('disconnect', () => {
-    watch.disarm();
+    watch.stop();
     stop('the api process is gone');
   });
   reply({ type: 'ready' });
-}
-
-/**
- * Calls `onSilent` once when no ping came for `hangMs`, counted from the first ping (the api process
- * starts pinging once this one is ready), checked as often as the api process pings. A stall of this
- * process's own event loop does not count against the api process (its pings wait unread meanwhile).
- */
-function watchApiProcess(hangMs: number, onSilent: (silentMs: number) => void): { pinged(): void; busy(busy: boolean): void; disarm(): void } {
-  const every = Math.min(5_000, Math.max(250, Math.floor(hangMs / 4)));
-  let lastPing: number | undefined;
-  let busy = false;
-  let lastTick = Date.now();
-  const timer = setInterval(() => {
-    const now = Date.now();
-    if (lastPing !== undefined && (busy || now - lastTick > 2 * every)) lastPing = Math.max(lastPing, busy ? now : now - every);
-    lastTick = now;
-    if (lastPing === undefined || now - lastPing <= hangMs) return;
-    clearInterval(timer);
-    onSilent(now - lastPing);
-  }, every).unref();
-  return {
-    pinged: () => void (lastPing = Date.now()),
-    // Blocked on purpose (see WorkerProcess.busy): counted again from when it is done.
-    busy: (value) => {
-      busy = value;
-      if (lastPing !== undefined) lastPing = Date.now();
-    },
-    disarm: () => clearInterval(timer),
-  };
 }

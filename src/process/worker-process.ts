@@ -1,6 +1,7 @@
 import { ChildProcess, fork } from 'node:child_process';
 import { withTimeout } from '../common/with-timeout';
 import type { ProcessMetrics } from '../ops/metrics.service';
+import { SilenceWatch } from './silence-watch';
 
 /** The argument that makes `main.js` run as ROLE=all's worker process. */
 export const WORKER_CHILD_FLAG = '--reactor-worker-child';
@@ -32,22 +33,19 @@ export class WorkerProcess {
   private readonly pending = new Map<number, { resolve: (metrics: ProcessMetrics) => void; reject: (error: Error) => void }>();
   private nextId = 0;
   private stopping = false;
-  /** When the worker process last sent anything: its event loop ran then. */
-  private lastAnswer = Date.now();
-  private watchdog?: NodeJS.Timeout;
-  /** The worker process said it blocks its event loop on purpose (its rules file compiling). */
-  private workerBusy = false;
+  /** Hears every message of the worker process: its event loop ran then. */
+  private watch?: SilenceWatch;
 
   private constructor(private readonly child: ChildProcess) {
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
     this.ready = new Promise((resolve) => (this.markReady = resolve));
     child.on('message', (message: FromWorker) => {
-      this.lastAnswer = Date.now();
+      this.watch?.heard();
       this.settle(message);
     });
     child.on('error', () => undefined); // a failed fork is reported by start(); a failed send by its callback
     void this.exited.then((exit) => {
-      clearInterval(this.watchdog);
+      this.watch?.stop();
       for (const { reject } of this.pending.values()) reject(new Error(`the worker process ${describeExit(exit)}`));
       this.pending.clear();
     });
@@ -92,19 +90,13 @@ export class WorkerProcess {
    * hung process outlives this one; one that still answers may take its time to finish its jobs.
    */
   onHang(hangMs: number, listener: (description: string) => void): void {
-    const every = Math.min(5_000, Math.max(250, Math.floor(hangMs / 4)));
-    let lastTick = Date.now();
-    this.watchdog = setInterval(() => {
-      const now = Date.now();
-      // This process was itself stalled (a long GC, a paused debugger): it cannot judge the other one.
-      if (now - lastTick > 2 * every) this.lastAnswer = Math.max(this.lastAnswer, now - every);
-      lastTick = now;
-      if (this.workerBusy && !this.stopping) this.lastAnswer = now;
-      if (now - this.lastAnswer <= hangMs) return this.send({ type: 'ping' });
-      clearInterval(this.watchdog);
-      if (this.stopping) return void this.child.kill('SIGKILL');
-      listener(`the worker process ${this.child.pid} has not answered for ${Math.round((now - this.lastAnswer) / 1000)} s`);
-    }, every).unref();
+    this.watch = new SilenceWatch(hangMs, {
+      onTick: () => this.send({ type: 'ping' }),
+      onSilent: (silentMs) => {
+        if (this.stopping) return void this.child.kill('SIGKILL');
+        listener(`the worker process ${this.child.pid} has not answered for ${Math.round(silentMs / 1000)} s`);
+      },
+    }, { armed: true });
   }
 
   /** Ends a hung worker process at once; its active jobs go back to the queue once their locks expire. */
@@ -130,6 +122,7 @@ export class WorkerProcess {
    */
   expectExit(): void {
     this.stopping = true;
+    this.watch?.setBusy(false); // one that hangs while it is being stopped is ended, busy or not
   }
 
   /**
@@ -157,10 +150,7 @@ export class WorkerProcess {
   private settle(message: FromWorker): void {
     if (message.type === 'ready') return this.markReady();
     if (message.type === 'pong') return;
-    if (message.type === 'busy') {
-      this.workerBusy = message.busy;
-      return;
-    }
+    if (message.type === 'busy') return this.watch?.setBusy(message.busy && !this.stopping);
     const waiting = this.pending.get(message.id);
     if (!waiting) return;
     if (message.metrics) waiting.resolve(message.metrics);

@@ -49,14 +49,17 @@ export class HttpDispatcher implements ActionDispatcher<HttpActionSpec> {
  * target points: its scheme and host only, as a path or query may hold a secret.
  */
 function notHandled(label: string, statusCode: number, requested: string, location: string | string[] | undefined): PermanentActionError {
-  let where = 'no Location given';
+  return new PermanentActionError(`${label} -> ${statusCode}: redirects to ${whereItPoints(location, requested)}, not followed, so the request was not handled (fix the action's URL)`, statusCode);
+}
+
+function whereItPoints(location: string | string[] | undefined, requested: string): string {
+  if (!location) return 'no Location given';
   try {
-    const target = new URL(String(location ?? ''), requested);
-    where = location ? (target.origin === new URL(requested).origin ? 'another path of the same host' : target.origin) : where;
+    const target = new URL(String(location), requested);
+    return target.origin === new URL(requested).origin ? 'another path of the same host' : target.origin;
   } catch {
-    where = 'an unreadable Location';
+    return 'an unreadable Location';
   }
-  return new PermanentActionError(`${label} -> ${statusCode}: redirects to ${where}, not followed, so the request was not handled (fix the action's URL)`, statusCode);
 }
 
 function labelOf(template: string, resolvedUrl: string): string {
