@@ -17,6 +17,7 @@ const SAMPLES = path.join(ROOT, '../shared/port-samples');
 const SECONDS = Number(process.env.BENCH_EVAL_SECONDS ?? 2.1);
 const ROUNDS = 3;
 const API_EVENTS = Number(process.env.BENCH_API_EVENTS ?? 3000);
+const LOAD_SIZES = [100, 1600];
 const PORT_APP_URL = 'https://app.getport.io';
 // Closed port: the example rules' targets; nothing is sent (ROLE=api runs no actions).
 const CLOSED = '127.0.0.1:9';
@@ -205,7 +206,22 @@ async function throughApi() {
   }
 }
 
+/**
+ * Loading (validating and compiling) rules files of jq rules, small and large, each timed once: ms
+ * per rule at both sizes. A start and every reload compile on the event loop, so webhooks wait that long.
+ */
+function loading() {
+  return LOAD_SIZES.map((count) => {
+    const text = jqRules(count);
+    const start = process.hrtime.bigint();
+    load(text, `${count} jq rules`);
+    const ms = Number(process.hrtime.bigint() - start) / 1e6;
+    return { count, ms, msPerRule: ms / count };
+  });
+}
+
 async function run() {
+  const loads = loading();
   const { baseline, cases } = inProcess();
   const api = await throughApi();
   console.log(`\n## Rule evaluation: changesFor + evaluateRules per event (deploymentConfig and vm UPDATE alternated), ${fmt(SECONDS)}s per case in ${ROUNDS} alternated rounds, one process`);
@@ -214,7 +230,9 @@ async function run() {
     console.log(`${c.name}: ${fmt(c.eventsPerSecond, 0)} events/s, ${fmt(c.usPerEvent, 2)} µs/event, ${fmt(c.usPerRule, 3)} µs/rule, ${fmt(c.ratioToBaseline, 2)}x one raw jq call (matches per event: deploymentConfig ${c.matches[0]}, vm ${c.matches[1]})`);
   }
   console.log(`api (ROLE=api, rules.yaml + 50 generated, 32 webhooks in flight, each evaluated, recorded and its actions queued before the 202): ${api.events} events in ${fmt(api.seconds, 2)} s = ${fmt(api.eventsPerSecond, 0)} events/s (non-202: ${api.failed}); ${api.actionJobs} action jobs queued (${API_EVENTS + 500} events with warm-up)`);
-  return { baseline, mixed: cases[0], allJq: cases[1], api };
+  const [small, large] = loads;
+  console.log(`loading a rules file of jq rules (a condition and a template each): ${loads.map((l) => `${l.count} rules ${fmt(l.ms, 0)} ms (${fmt(l.msPerRule, 2)} ms/rule)`).join(', ')}; per rule ${fmt(large.msPerRule / small.msPerRule, 2)}x at ${large.count / small.count} times the rules (1.00x: linear)`);
+  return { baseline, mixed: cases[0], allJq: cases[1], api, loads };
 }
 
 module.exports = { run };

@@ -62,6 +62,20 @@ describe(JqBatch.name, () => {
       expect(batch.run(json, [])).toEqual([]);
     });
 
+    it('should pick the right group among many sharing a few jq definitions', () => {
+      // 260 groups, some of several expressions, so jq definitions hold different numbers of groups.
+      const groups = Array.from({ length: 260 }, (_, index) => {
+        const expression = JqExpression.unchecked('.rule.id + ":" + (.entity.title | ascii_downcase)');
+        return { overlay: { rule: { id: `r${index}` } }, expressions: index % 37 === 0 ? [expression, expression, expression] : [expression] };
+      });
+      const batch = JqBatch.build(groups);
+      expect(batch.combined).toBe(true);
+      const active = [259, 0, 99, 100, 101, 37, 38, 74, 200, 1, 258];
+      expect(batch.run(json, active)).toEqual(
+        active.map((index) => Array.from({ length: index % 37 === 0 ? 3 : 1 }, () => ({ ok: true, value: `r${index}:svc` }))),
+      );
+    });
+
     it('should keep an error in one expression from affecting the others', () => {
       const expressions = ['error("first")', '.entity.title', '.entity.title | .x'].map((source) => JqExpression.unchecked(source));
       expect(JqBatch.build([{ overlay: {}, expressions }]).run(json, [0])).toEqual([

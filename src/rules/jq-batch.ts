@@ -195,17 +195,42 @@ function outcomeOf(items: BatchItem): JqOutcome {
   return typeof item.e === 'string' ? { ok: false, error: `jq: error: ${item.e}` } : { ok: true, value: undefined };
 }
 
+// jq 1.6 binds each definition over the rest of its block, so one top-level definition per group
+// made compiling a file quadratic in its rules (1,600 one-condition rules took 39 s to load). The
+// group definitions are split into blocks of about CHUNK_EXPRESSIONS expressions, each block the
+// body of one definition (the same file: 10-12 s); those few are defined where the group index
+// `$__cr_i` is bound, so picking a group costs what it did (the index is not a parameter).
+const CHUNK_EXPRESSIONS = 100;
+
 function combinedProgram(groups: JqGroup[]): string {
-  const definitions = groups.map((group, index) => {
-    const items = group.expressions.map((expression) => wrapExpression(expression.source)).join(', ');
-    return `def __cr_group${index}: (. + ${JSON.stringify(group.overlay)}) | [${items}];`;
+  const chunks = chunkRanges(groups, CHUNK_EXPRESSIONS);
+  const chunkDefinitions = chunks.map(([low, high], chunk) => {
+    const definitions = groups.slice(low, high).map((group, offset) => {
+      const items = group.expressions.map((expression) => wrapExpression(expression.source)).join(', ');
+      return `def __cr_group${low + offset}: (. + ${JSON.stringify(group.overlay)}) | [${items}];`;
+    });
+    return `def __cr_chunk${chunk}: ${definitions.join('\n')}\n${pickTree(low, high, (group) => `__cr_group${group}`)};`;
   });
-  return [
-    JQ_CRASH_GUARDS,
-    ...definitions,
-    `def __cr_pick($__cr_i): ${pickTree(0, groups.length)};`,
-    '.c as $__cr_c | [.a[] as $__cr_i | $__cr_c | __cr_pick($__cr_i)]',
-  ].join('\n');
+  const pick = pickTree(0, chunks.length, (chunk) => `__cr_chunk${chunk}`, (chunk) => chunks[chunk][0]);
+  return [JQ_CRASH_GUARDS, '.c as $__cr_c | [.a[] as $__cr_i | $__cr_c |', ...chunkDefinitions, `${pick}]`].join('\n');
+}
+
+/** Consecutive [low, high) ranges of groups, each of at most `maxExpressions` expressions (but for a single group). */
+function chunkRanges(groups: JqGroup[], maxExpressions: number): [number, number][] {
+  const ranges: [number, number][] = [];
+  let low = 0;
+  let expressions = 0;
+  groups.forEach((group, index) => {
+    const size = Math.max(1, group.expressions.length);
+    if (index > low && expressions + size > maxExpressions) {
+      ranges.push([low, index]);
+      low = index;
+      expressions = 0;
+    }
+    expressions += size;
+  });
+  ranges.push([low, groups.length]);
+  return ranges;
 }
 
 // The newline ends a trailing `# comment` in the user's expression before the closing parenthesis.
@@ -213,9 +238,10 @@ function wrapExpression(source: string): string {
   return `[try (first((${formatFilter(source)}\n)) | [.]) catch {"e": .}]`;
 }
 
-// A balanced if-tree: an active group costs log2(groups) comparisons, an inactive one nothing.
-function pickTree(low: number, high: number): string {
-  if (high - low === 1) return `__cr_group${low}`;
+// A balanced if-tree on the group index `$__cr_i` over leaves low..high-1, the first group of leaf
+// `i` being `firstGroup(i)`: an active group costs log2(groups) comparisons, an inactive one nothing.
+function pickTree(low: number, high: number, leaf: (index: number) => string, firstGroup: (index: number) => number = (index) => index): string {
+  if (high - low === 1) return leaf(low);
   const middle = (low + high) >> 1;
-  return `if $__cr_i < ${middle} then ${pickTree(low, middle)} else ${pickTree(middle, high)} end`;
+  return `if $__cr_i < ${firstGroup(middle)} then ${pickTree(low, middle, leaf, firstGroup)} else ${pickTree(middle, high, leaf, firstGroup)} end`;
 }
