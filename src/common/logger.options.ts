@@ -21,7 +21,8 @@ export function loggerOptions(config: AppConfig): Params {
 /** Lines are written once this much is waiting, ... */
 const LOG_BATCH_BYTES = 4096;
 /** ... or this often, whichever comes first. */
-const LOG_FLUSH_INTERVAL_MS = 100;
+/** Batched lines are written at least this often; exported for whoever must see a line out before acting. */
+export const LOG_FLUSH_INTERVAL_MS = 100;
 /** Waiting lines beyond this (a log reader that stopped reading) are dropped, not kept or waited for. */
 const LOG_MAX_WAITING_BYTES = 16 * 1024 * 1024;
 /** Lines dropped in this process because stdout took nothing while LOG_MAX_WAITING_BYTES waited. */

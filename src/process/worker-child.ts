@@ -1,4 +1,5 @@
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { LOG_FLUSH_INTERVAL_MS } from '../common/logger.options';
 import { MetricsService } from '../ops/metrics.service';
 import { RulesService } from '../rules/rules.service';
 import { SilenceWatch } from './silence-watch';
@@ -24,12 +25,15 @@ export function serveApiProcess(app: NestFastifyApplication, stop: (reason: stri
   const watch = new SilenceWatch(hangMs, {
     onSilent: (silentMs) => {
       logError(`the api process ${process.ppid} has sent no ping for ${Math.round(silentMs / 1000)} s (its event loop is blocked: a rule's jq that never ends?): killing it and stopping`);
-      try {
-        process.kill(process.ppid, 'SIGKILL');
-      } catch {
-        // Gone already: the channel's close stops this process.
-      }
-      stop('the api process hung');
+      // Once the line is out (lines are written in batches): the reason is in the log before the kill.
+      setTimeout(() => {
+        try {
+          process.kill(process.ppid, 'SIGKILL');
+        } catch {
+          // Gone already: the channel's close stops this process.
+        }
+        stop('the api process hung');
+      }, 2 * LOG_FLUSH_INTERVAL_MS);
     },
   }, { armed: false });
   process.on('message', (message: ToWorker) => {
