@@ -51,8 +51,10 @@ export class HealthController {
   private rulesLoaded() {
     const indicator = this.indicators.check('rules');
     const current = this.rules.current();
-    return current
-      ? indicator.up({ count: current.rules.length, loadedAt: current.loadedAt })
-      : indicator.down({ message: 'no valid rules file loaded' });
+    if (!current) return indicator.down({ message: 'no valid rules file loaded' });
+    // Still ready: the rules loaded before keep running. Says so, for whoever looks after a reload.
+    const refusedAt = this.rules.fileRefusedAt();
+    const refused = refusedAt ? { fileRefusedAt: refusedAt, message: 'the rules file on disk was refused (unreadable or invalid: the error log says why, as does `rules check`); the rules loaded before it are in use' } : {};
+    return indicator.up({ count: current.rules.length, loadedAt: current.loadedAt, ...refused });
   }
 }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AggregatorRegistry, collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { AggregatorRegistry, collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { droppedLogLines } from '../common/logger.options';
 import { withTimeout } from '../common/with-timeout';
 
@@ -62,6 +62,13 @@ export class MetricsService {
     help: 'Time from an event being received to one of its actions succeeding, by action type',
     labelNames: ['type'] as const,
     buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+
+  readonly rulesFileRefused = new Gauge({
+    name: 'reactor_rules_file_refused',
+    help: 'Is the rules file on disk refused (1: it has errors, the rules loaded before it are in use; the error log line says why)',
+    aggregator: 'max',
     registers: [this.registry],
   });
 

@@ -1,8 +1,9 @@
-import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy, OnModuleInit, Optional } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { resolve } from 'node:path';
 import { AppConfig } from '../config/app-config';
+import { MetricsService } from '../ops/metrics.service';
 import { formatRuleErrors, loadRulesFromText } from './rule-file.loader';
 import type { RuleSet } from './rule.types';
 
@@ -33,6 +34,7 @@ export class RulesService implements OnModuleInit, OnModuleDestroy {
   private readonly path: string;
   private ruleSet: RuleSet | undefined;
   private contentHash = '';
+  private refusedAt: string | undefined;
   private settling?: NodeJS.Timeout;
   private busyListener: (busy: boolean) => void = () => undefined;
   private readonly onFileChange = () => {
@@ -47,7 +49,10 @@ export class RulesService implements OnModuleInit, OnModuleDestroy {
     }, SETTLE_MS);
   };
 
-  constructor(private readonly config: AppConfig) {
+  constructor(
+    private readonly config: AppConfig,
+    @Optional() private readonly metrics?: MetricsService,
+  ) {
     this.path = resolve(config.rulesFile);
   }
 
@@ -75,10 +80,21 @@ export class RulesService implements OnModuleInit, OnModuleDestroy {
     return this.ruleSet;
   }
 
+  /**
+   * When the file on disk was last refused, while the rules in use are older than it; undefined
+   * once a valid file (or the one in use) is back. What was wrong is in the error log line only: it
+   * may quote the file, which a readiness answer must not.
+   */
+  fileRefusedAt(): string | undefined {
+    return this.refusedAt;
+  }
+
   /** Re-reads the file; keeps the old rules when the new file is invalid. Returns whether it changed. */
   reload(): boolean {
     const before = this.contentHash;
     const outcome = this.load();
+    this.refusedAt = outcome === 'loaded' ? undefined : new Date().toISOString();
+    this.metrics?.rulesFileRefused.set(outcome === 'loaded' ? 0 : 1);
     if (outcome === 'loaded') {
       if (before !== this.contentHash) this.logger.log(`rules reloaded: ${this.ruleSet?.rules.length ?? 0} rules from ${this.path}`);
       else this.logger.log(`rules file ${this.path} changed on disk; its rules are the ones already in use`);

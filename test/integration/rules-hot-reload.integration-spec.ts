@@ -121,7 +121,7 @@ describe('rules file hot reload (real app, file polled every second)', () => {
 
   const ready = async () => {
     const response = await t.app.inject({ method: 'GET', url: '/health/ready' });
-    return { statusCode: response.statusCode, rules: response.json().info?.rules as { status: string; count: number; loadedAt: string } };
+    return { statusCode: response.statusCode, rules: response.json().info?.rules as { status: string; count: number; loadedAt: string; fileRefusedAt?: string } };
   };
   /** Posts a fresh matching event and resolves with the Slack text it produced. */
   const slackTextFor = async (body: unknown) => {
@@ -176,12 +176,30 @@ describe('rules file hot reload (real app, file polled every second)', () => {
       expect(reload).toHaveBeenCalled();
       expect(reload.mock.results.map((result) => result.value)).toEqual(reload.mock.results.map(() => false));
       expect(errorLog).toHaveBeenCalledWith(expect.stringMatching(/refused, keeping the 1 rules loaded before[\s\S]*deployment-degraded/));
+      // Still ready, and saying the file on disk is not the one running; no part of the file in the answer.
       const after = await ready();
-      expect(after).toEqual({ statusCode: 200, rules: { status: 'up', count: 1, loadedAt: before.rules.loadedAt } });
+      expect(after).toEqual({
+        statusCode: 200,
+        rules: { status: 'up', count: 1, loadedAt: before.rules.loadedAt, fileRefusedAt: expect.any(String), message: expect.stringContaining('the rules loaded before it are in use') },
+      });
+      expect(Date.parse(after.rules.fileRefusedAt!)).toBeGreaterThan(Date.parse(before.rules.loadedAt));
+      expect(JSON.stringify(after)).not.toContain('|||');
+      expect(await refusedGauge()).toBe(1);
       expect(await slackTextFor(deploymentDegraded())).toBe('v2');
+
+      // Fixed: the refusal is gone from both.
+      replaceFile(rulesFile, rulesText('v3'));
+      await waitFor(async () => (await ready()).rules.loadedAt !== before.rules.loadedAt, 6_000, 'v3 loaded');
+      expect((await ready()).rules).toEqual({ status: 'up', count: 1, loadedAt: expect.any(String) });
+      expect(await refusedGauge()).toBe(0);
     } finally {
       reload.mockRestore();
       errorLog.mockRestore();
     }
   });
+
+  const refusedGauge = async () => {
+    const text = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+    return Number(/^reactor_rules_file_refused (\S+)$/m.exec(text)?.[1]);
+  };
 });
