@@ -61,7 +61,9 @@ describe('rule-file.loader', () => {
     const invalid: [string, string, string[]][] = [
       ['bad YAML, with its line', 'rules:\n  - id: a\n    do: [x\n  - id: b\n', ['line 4, column 3: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]']],
       ['an empty file', '', ['rules: is required: the file must be a mapping with a `rules` list']],
+      ['a file that is one string (not echoed back)', 'c\u0007garbage \u001b[2J with no colon\n', ['rules: is required: the file must be a mapping with a `rules` list']],
       ['rules that is not a list', 'rules: {}\nextra: 1\n', ['extra: is not a known field (only `rules`)', 'rules: must be a list of rules']],
+      ['an unknown top-level key beside a rule with an error', `version: 2\n${oneRule(`bluprint: vm\n${SLACK}`)}`, ['version: is not a known field (only `rules`)', 'rule "r1": bluprint: is not a known field']],
       ['an anchor that contains itself', 'rules: &r [*r]\n', ['yaml: invalid YAML: Converting circular structure to JSON']],
       ['a rule that is not a mapping', 'rules:\n  - just a string\n', ['rules[0]: must be a mapping with at least `id` and `do`']],
       ['a missing id and do', 'rules:\n  - description: x\n', ['rules[0].id: must be a string', 'rules[0].do: must be a list of actions']],
@@ -98,6 +100,12 @@ describe('rule-file.loader', () => {
 
     it.each(invalid)('should refuse %s, naming the rule and field', (_name, text, expected) => {
       expect(errorsOf(text)).toEqual(expected);
+    });
+
+    it('should escape control characters an error quotes (a terminal escape, a carriage return)', () => {
+      const result = loadRulesFile('/nonexistent/\u001b[2Jrules\r.yaml', OPTIONS);
+      const shown = result.ok ? '' : formatRuleErrors(result.errors);
+      expect(shown).toBe('cannot read /nonexistent/\\u001b[2Jrules\\u000d.yaml: no such file');
     });
 
     // One bad expression makes the file's expressions be compiled one by one, to name it; they used

@@ -40,10 +40,12 @@ function loadText(text: string, options: LoadRulesOptions): LoadRulesResult {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   if (doc.errors.length > 0) return { ok: false, errors: doc.errors.map((error) => yamlError(error.message, error.pos[0], lineCounter)) };
-  const root = plainJson(doc);
-  if (typeof root === 'string') return { ok: false, errors: [{ field: 'yaml', message: root }] };
+  const json = plainJson(doc);
+  if ('error' in json) return { ok: false, errors: [{ field: 'yaml', message: json.error }] };
+  const root = json.value;
   const errors = rootErrors(root);
-  if (errors.length > 0) return { ok: false, errors };
+  // An unknown top-level key is reported with the rules' own errors, not instead of them.
+  if (!isPlainObject(root) || !Array.isArray(root.rules)) return { ok: false, errors };
   const rawRules = (root as { rules: unknown[] }).rules;
   const rules = rawRules.flatMap((raw, index) => {
     const { rule, errors: ruleErrors } = loadRule(raw, index, options);
@@ -78,12 +80,12 @@ function yamlError(message: string, offset: number, lines: LineCounter): RuleErr
 }
 
 // A JSON copy: aliases become independent values, and an alias bomb or an anchor that contains
-// itself is refused instead of exhausting memory or recursing forever. A string is the reason.
-function plainJson(doc: Document): unknown {
+// itself is refused instead of exhausting memory or recursing forever.
+function plainJson(doc: Document): { value: unknown } | { error: string } {
   try {
-    return JSON.parse(JSON.stringify(doc.toJS({ maxAliasCount: 100 }) ?? null)) as unknown;
+    return { value: JSON.parse(JSON.stringify(doc.toJS({ maxAliasCount: 100 }) ?? null)) as unknown };
   } catch (error) {
-    return `invalid YAML: ${(error as Error).message.split('\n')[0]}`;
+    return { error: `invalid YAML: ${(error as Error).message.split('\n')[0]}` };
   }
 }
 
