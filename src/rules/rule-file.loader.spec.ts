@@ -54,6 +54,16 @@ describe('rule-file.loader', () => {
       expect(result.ok && compiledRuleSetOf(result.ruleSet).rules[0].conditionGroup).toBe(0);
     });
 
+    it.each([
+      'https://scaler.internal/scale/{{ .entity.identifier }}',
+      'HTTP://scaler.internal:8080/scale?x=1',
+      '{{ .entity.properties.callbackUrl }}',
+      '${SCALER_URL}/scale',
+      'http{{ if .entity.properties.tls then "s" else "" end }}://scaler/x',
+    ])('should accept the http url %s, checked again when sent', (url) => {
+      expect(loadRulesFromText(oneRule(`do:\n  - http: { url: ${JSON.stringify(url)} }`), OPTIONS).ok).toBe(true);
+    });
+
     it('should accept an empty list of rules', () => {
       expect(loadRulesFromText('rules: []\n', OPTIONS).ok).toBe(true);
     });
@@ -64,6 +74,16 @@ describe('rule-file.loader', () => {
       ['a file that is one string (not echoed back)', 'c\u0007garbage \u001b[2J with no colon\n', ['rules: is required: the file must be a mapping with a `rules` list']],
       ['rules that is not a list', 'rules: {}\nextra: 1\n', ['extra: is not a known field (only `rules`)', 'rules: must be a list of rules']],
       ['an unknown top-level key beside a rule with an error', `version: 2\n${oneRule(`bluprint: vm\n${SLACK}`)}`, ['version: is not a known field (only `rules`)', 'rule "r1": bluprint: is not a known field']],
+      ['an http url with no scheme', oneRule('do:\n  - http: { url: "scaler.internal/scale" }'), ['rule "r1": do[0].http.url: must be a URL: http:// or https://, a host, then the path']],
+      ['an http url of another scheme', oneRule('do:\n  - http: { url: "ftp://files.internal/x" }'), ['rule "r1": do[0].http.url: must be an http:// or https:// URL']],
+      [
+        'a templated url that starts with another scheme',
+        oneRule('do:\n  - http: { url: "htps://scaler/{{ .entity.identifier }}" }\n  - slack: { webhookUrl: "hooks.slack.com/${SCALER_TOKEN}" }'),
+        [
+          'rule "r1": do[0].http.url: must start with http:// or https://, or with the {{ }} or ${NAME} that gives the whole URL',
+          'rule "r1": do[1].slack.webhookUrl: must start with http:// or https://, or with the {{ }} or ${NAME} that gives the whole URL',
+        ],
+      ],
       ['an anchor that contains itself', 'rules: &r [*r]\n', ['yaml: invalid YAML: Converting circular structure to JSON']],
       ['a rule that is not a mapping', 'rules:\n  - just a string\n', ['rules[0]: must be a mapping with at least `id` and `do`']],
       ['a missing id and do', 'rules:\n  - description: x\n', ['rules[0].id: must be a string', 'rules[0].do: must be a list of actions']],

@@ -101,10 +101,36 @@ function actionRules(kind: string, spec: Plain, field: string, options: RuleVali
   if (kind === 'slack' && spec.webhookUrl === undefined && !options.slackDefaultConfigured) {
     return [{ field: joinField(field, 'webhookUrl'), message: 'is required when SLACK_WEBHOOK_URL is not set' }];
   }
+  const urlKey = kind === 'http' ? 'url' : kind === 'slack' ? 'webhookUrl' : undefined;
+  const urlProblem = urlKey && typeof spec[urlKey] === 'string' ? urlError(spec[urlKey]) : undefined;
+  if (urlKey && urlProblem) return [{ field: joinField(field, urlKey), message: urlProblem }];
   if (kind === 'port' && PORT_PATCH_FIELDS.every((name) => spec[name] === undefined || spec[name] === null)) {
     return [{ field, message: `must set at least one of ${PORT_PATCH_FIELDS.join(', ')}` }];
   }
   return [];
+}
+
+/**
+ * What the file fixes of a URL is checked now rather than at each send, where it would fail every
+ * event: a URL written out must be http(s), and one that starts as written (before its first
+ * `{{ }}` or `${NAME}`) must start with http:// or https://. One a template or variable begins
+ * (`${SCALER_URL}/scale`, `{{ .entity.properties.url }}`) is checked when it is sent. The message
+ * never quotes the URL (it may hold a secret).
+ */
+function urlError(url: string): string | undefined {
+  const dynamicAt = url.search(/\{\{|\$\{/);
+  if (dynamicAt === -1) {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      return 'must be a URL: http:// or https://, a host, then the path';
+    }
+    return parsed.protocol === 'http:' || parsed.protocol === 'https:' ? undefined : 'must be an http:// or https:// URL';
+  }
+  const written = url.slice(0, dynamicAt).trimStart().toLowerCase();
+  if (/^https?:\/\//.test(written) || 'https://'.startsWith(written) || 'http://'.startsWith(written)) return undefined;
+  return 'must start with http:// or https://, or with the {{ }} or ${NAME} that gives the whole URL';
 }
 
 function buildAction(kind: string, spec: Plain): ActionSpec {
