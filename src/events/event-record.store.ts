@@ -19,8 +19,18 @@ export interface RecordQuery {
   rule?: string;
   status?: EventStatus;
   limit: number;
-  /** Only events received before this time (ms); the page cursor. */
-  before?: number;
+  /**
+   * The page cursor: `ms` lists events received before that time; `ms:eventId` (a page's
+   * `nextBefore`) those after that event in the listing's order, so events received in the same
+   * millisecond are neither skipped nor repeated across pages.
+   */
+  before?: string;
+}
+
+/** A position in the index: its score (receipt time, ms) and, to order events of one ms, its member. */
+interface ListCursor {
+  score: string;
+  id?: string;
 }
 
 const ACTION_FIELD = 'action:';
@@ -108,21 +118,46 @@ export class EventRecordStore implements OnModuleDestroy {
     return fields.event ? toRecord(fields) : undefined;
   }
 
-  async list(query: RecordQuery): Promise<{ items: EventRecord[]; nextBefore?: number }> {
+  /**
+   * Newest first. Walks the index (receipt time, then event id descending, as Redis orders equal
+   * scores) from the cursor, at most SCAN_MAX entries; `nextBefore` is where the walk stopped,
+   * whenever it did not reach the end (a filtered page may hold fewer than `limit` items).
+   */
+  async list(query: RecordQuery): Promise<{ items: EventRecord[]; nextBefore?: string }> {
     const items: EventRecord[] = [];
-    let max: number | string = query.before !== undefined ? `(${query.before}` : '+inf';
+    const cursor = parseCursor(query.before);
+    // ZREVRANGEBYSCORE from `max` (inclusive unless it starts with "("), skipping `offset` entries of that score.
+    let max = cursor ? (cursor.id === undefined ? `(${cursor.score}` : cursor.score) : '+inf';
+    let offset = cursor?.id === undefined ? 0 : await this.sameScoreNotAfter(cursor.score, cursor.id);
+    let last: ListCursor | undefined;
     for (let scanned = 0; scanned < SCAN_MAX && items.length < query.limit; scanned += SCAN_BATCH) {
-      const page: string[] = await this.reads().zrevrangebyscore(this.indexKey(), max, '-inf', 'WITHSCORES', 'LIMIT', 0, SCAN_BATCH);
+      const page: string[] = await this.reads().zrevrangebyscore(this.indexKey(), max, '-inf', 'WITHSCORES', 'LIMIT', offset, SCAN_BATCH);
       if (page.length === 0) return { items };
-      const ids = page.filter((_, i) => i % 2 === 0);
-      const records = await Promise.all(ids.map((id) => this.get(id)));
-      for (const record of records) {
-        if (record && matches(record, query) && items.length < query.limit) items.push(record);
+      const entries = Array.from({ length: page.length / 2 }, (_, i) => ({ id: page[2 * i], score: page[2 * i + 1] }));
+      const records = await Promise.all(entries.map(({ id }) => this.get(id)));
+      for (let i = 0; i < entries.length && items.length < query.limit; i += 1) {
+        last = entries[i];
+        const record = records[i];
+        if (record && matches(record, query)) items.push(record);
       }
-      max = `(${page[page.length - 1]}`;
+      const lastScore = entries[entries.length - 1].score;
+      const sameInPage = entries.filter((entry) => entry.score === lastScore).length;
+      offset = max === lastScore ? offset + sameInPage : sameInPage;
+      max = lastScore;
     }
-    const last = items[items.length - 1];
-    return { items, nextBefore: items.length === query.limit && last ? Date.parse(last.receivedAt) : undefined };
+    return { items, nextBefore: last && (await this.anyAfter(last)) ? `${last.score}:${last.id}` : undefined };
+  }
+
+  /** How many entries of `score` come before or at `id` in the listing's order (Redis: members descending). */
+  private async sameScoreNotAfter(score: string, id: string): Promise<number> {
+    const same: string[] = await this.reads().zrevrangebyscore(this.indexKey(), score, score);
+    return same.filter((member) => Buffer.compare(Buffer.from(member), Buffer.from(id)) >= 0).length;
+  }
+
+  private async anyAfter(position: ListCursor): Promise<boolean> {
+    const offset = await this.sameScoreNotAfter(position.score, position.id!);
+    const next: string[] = await this.reads().zrevrangebyscore(this.indexKey(), position.score, '-inf', 'LIMIT', offset, 1);
+    return next.length > 0;
   }
 
   private reads(): Redis {
@@ -169,6 +204,12 @@ function toRecord(fields: Record<string, string>): EventRecord {
   };
   record.status = eventStatus(record);
   return record;
+}
+
+function parseCursor(before: string | undefined): ListCursor | undefined {
+  if (before === undefined) return undefined;
+  const colon = before.indexOf(':');
+  return colon === -1 ? { score: before } : { score: before.slice(0, colon), id: before.slice(colon + 1) };
 }
 
 function matches(record: EventRecord, query: RecordQuery): boolean {

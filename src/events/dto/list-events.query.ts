@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import type { EventStatus } from '../event-record';
 
 const STATUSES: EventStatus[] = ['queued', 'no-match', 'dispatching', 'succeeded', 'failed'];
@@ -22,8 +22,11 @@ export class ListEventsQuery {
   @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(200)
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'page cursor: `nextBefore` of the previous page (ms since epoch)' })
-  // Not @Type(Number): it reads an empty `before=` as 0, a silent empty page, rather than an error.
-  @IsOptional() @Transform(({ value }) => (value === '' ? Number.NaN : Number(value))) @IsInt() @Min(0)
-  before?: number;
+  @ApiPropertyOptional({
+    description: 'page cursor: `nextBefore` of the previous page (`<ms>:<eventId>`), or a time in ms since epoch to list events received before it',
+    example: '1796063215485:evt_89874c27',
+  })
+  @IsOptional() @IsString() @MaxLength(220)
+  @Matches(/^\d{1,15}(:.+)?$/s, { message: 'before must be a page cursor (`nextBefore` of a page) or a time in ms since epoch' })
+  before?: string;
 }
