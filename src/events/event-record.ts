@@ -39,10 +39,17 @@ export interface EventRecord {
   actions: ActionRecord[];
 }
 
+/**
+ * The status of the event's latest run that queued actions (the first delivery, or the latest such
+ * replay): a replay that fixes a failed event makes it `succeeded`, and shows `dispatching` while
+ * it runs. Earlier runs' actions stay listed with their own statuses.
+ */
 export function eventStatus(record: Pick<EventRecord, 'evaluatedAt' | 'actions'>): EventStatus {
   if (!record.evaluatedAt) return 'queued';
   if (record.actions.length === 0) return 'no-match';
-  if (record.actions.some((action) => action.status === 'failed')) return 'failed';
-  if (record.actions.every((action) => action.status === 'succeeded')) return 'succeeded';
+  const latest = Math.max(...record.actions.map((action) => action.replay));
+  const actions = record.actions.filter((action) => action.replay === latest);
+  if (actions.some((action) => action.status === 'failed')) return 'failed';
+  if (actions.every((action) => action.status === 'succeeded')) return 'succeeded';
   return 'dispatching';
 }
