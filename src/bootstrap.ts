@@ -1,9 +1,11 @@
 import { NestFactory } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyInstance } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { AppConfig } from './config/app-config';
+import { registerAdminAuth } from './events/admin-token';
 import { mountBullBoard } from './ops/bull-board';
 import { setupOpenApi } from './ops/openapi';
 import { registerRequestLog } from './ops/request-log.hook';
@@ -48,6 +50,7 @@ export async function createApp(config: AppConfig, options: { bufferLogs?: boole
   });
   fastify.removeContentTypeParser('text/plain');
   registerRequestLog(app);
+  registerAdminAuth(fastify as unknown as FastifyInstance, config.adminToken);
   if (config.runsApi) {
     setupOpenApi(app);
     registerWebhookMetrics(app);

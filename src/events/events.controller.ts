@@ -7,6 +7,7 @@ import { EventReplayService } from './event-replay.service';
 
 @ApiTags('admin')
 @ApiBearerAuth('admin')
+@ApiResponse({ status: 401, description: 'no ADMIN_TOKEN in Authorization' })
 @UseGuards(AdminTokenGuard)
 @Controller('events')
 export class EventsController {
@@ -23,6 +24,7 @@ export class EventsController {
 
   @Get(':eventId')
   @ApiOperation({ summary: "An event's record: source, entity, changes, matched rules, each action's status" })
+  @ApiResponse({ status: 404, description: 'no record of the event (unknown, or past retention)' })
   async get(@Param('eventId') eventId: string) {
     const record = await this.records.get(eventId);
     if (!record) throw new NotFoundException(`no record of event ${eventId} (unknown, or past retention)`);
@@ -33,6 +35,7 @@ export class EventsController {
   @HttpCode(202)
   @ApiOperation({ summary: 'Evaluate the stored event again against the current rules and dispatch' })
   @ApiResponse({ status: 202, description: '{"eventId": "evt_…", "replay": 1, "matchedRules": ["…"], "actions": 1}: the actions are queued' })
+  @ApiResponse({ status: 404, description: 'no record of the event (unknown, or past retention)' })
   replay(@Param('eventId') eventId: string) {
     return this.replays.replay(eventId);
   }

@@ -8,7 +8,7 @@ export function setupOpenApi(app: NestFastifyApplication): void {
     new DocumentBuilder()
       .setTitle('changelog-reactor')
       .setDescription('Turns Port changelog events into Slack, HTTP and Port reactions defined in a rules file.')
-      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' }, 'admin')
+      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'ADMIN_TOKEN (an opaque string, not a JWT)', description: 'ADMIN_TOKEN; a browser may send it as the password of HTTP Basic' }, 'admin')
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json' });

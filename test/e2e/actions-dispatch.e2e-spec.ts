@@ -265,6 +265,30 @@ describe('actions end to end (webhook -> queue -> mock Slack / scaler / Port)', 
   });
 
   it.each([
+    ['a JSON body that does not parse', 'application/json', '{bad'],
+    ['a body of a type no route takes', 'text/plain', 'x'],
+    ['a body over the size limit', 'application/json', `{"a":"${'x'.repeat(2 * 1024 * 1024)}"}`],
+  ])('should answer 401, not about the body, to a replay without the token and with %s', async (_name, contentType, payload) => {
+    const response = await t.app.inject({ method: 'POST', url: '/events/evt_x/replay', headers: { 'content-type': contentType }, payload });
+    expect(response.statusCode).toBe(401);
+    expect(response.headers['www-authenticate']).toEqual(expect.arrayContaining([expect.stringMatching(/^Bearer realm=/), expect.stringMatching(/^Basic realm=/)]));
+  });
+
+  it('should let a browser into Bull Board with HTTP Basic, the token as the password', async () => {
+    const basic = (credentials: string) => `Basic ${Buffer.from(credentials).toString('base64')}`;
+    const ask = (authorization: string | undefined, url = '/admin/queues') => t.app.inject({ method: 'GET', url, headers: authorization ? { authorization } : {} });
+
+    const refused = await ask(undefined);
+    expect(refused.statusCode).toBe(401);
+    expect(String(refused.headers['www-authenticate'])).toContain('Basic realm="changelog-reactor admin"');
+    expect((await ask(basic(`admin:${ADMIN}`))).statusCode).toBe(200);
+    expect((await ask(basic(`anyone:${ADMIN}`), '/admin/queues/api/queues')).statusCode).toBe(200);
+    expect((await ask(basic(`${ADMIN}:wrong-password`))).statusCode).toBe(401);
+    expect((await ask(basic(ADMIN))).statusCode).toBe(401);
+    expect((await ask(basic(`admin:${ADMIN}`), '/events?limit=1')).statusCode).toBe(200);
+  });
+
+  it.each([
     ['GET', '/events/evt_x', undefined, 401],
     ['GET', '/events', 'Bearer wrong-token-wrong-token', 401],
     ['POST', '/events/evt_x/replay', undefined, 401],
