@@ -42,7 +42,9 @@ export class ActionRunnerService {
       const result = await this.router.dispatch(job.action, { eventId: job.eventId, ruleId: job.ruleId, actionKey: key });
       record({ status: 'succeeded', result });
       this.metrics.actions.inc({ type: job.action.type, outcome: 'succeeded' });
-      this.metrics.receiptToDispatch.observe({ type: job.action.type }, (Date.now() - Date.parse(job.receivedAt)) / 1000);
+      // A replay's action is timed from the replay (its job's queueing), not from the event's first receipt.
+      const from = job.replay > 0 ? attempt.queuedAt : Date.parse(job.receivedAt);
+      this.metrics.receiptToDispatch.observe({ type: job.action.type }, (Date.now() - from) / 1000);
       this.logger.log(log, `action succeeded: ${result.summary}`);
       return result;
     } catch (error) {

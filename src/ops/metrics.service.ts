@@ -59,7 +59,7 @@ export class MetricsService {
 
   readonly receiptToDispatch = new Histogram({
     name: 'reactor_receipt_to_dispatch_seconds',
-    help: 'Time from an event being received to one of its actions succeeding, by action type',
+    help: 'Time from an event being received (a replay: being replayed) to one of its actions succeeding, by action type',
     labelNames: ['type'] as const,
     buckets: LATENCY_BUCKETS,
     registers: [this.registry],
