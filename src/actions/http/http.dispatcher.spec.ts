@@ -52,6 +52,21 @@ describe(HttpDispatcher.name, () => {
       expect(result).toEqual({ statusCode: 200, summary: `POST 127.0.0.1:${server.port}/services/api/scale -> 200` });
     });
 
+    it('should send a number rendered into a header as its text and leave out one rendered null', async () => {
+      await sut.dispatch(action({ headers: { 'X-Count': 42 as unknown as string, 'X-Missing': null as unknown as string, 'X-Flag': true as unknown as string } }), context);
+
+      expect(server.requests[0].headers).toMatchObject({ 'x-count': '42', 'x-flag': 'true' });
+      expect(server.requests[0].headers).not.toHaveProperty('x-missing');
+    });
+
+    it('should fail for good, sending nothing, when a header renders an object', async () => {
+      const error = await sut.dispatch(action({ headers: { 'X-Odd': { a: [1, 2] } as unknown as string } }), context).catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(PermanentActionError);
+      expect((error as Error).message).toBe('header X-Odd rendered an object, not text (render it with tojson for its JSON)');
+      expect(server.requests).toHaveLength(0);
+    });
+
     it('should keep the idempotency key the rule sets whatever its case', async () => {
       await sut.dispatch(action({ headers: { 'Idempotency-Key': 'mine' } }), context);
 

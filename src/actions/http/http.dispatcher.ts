@@ -31,7 +31,7 @@ export class HttpDispatcher implements ActionDispatcher<HttpActionSpec> {
       headers: {
         'user-agent': 'changelog-reactor',
         'idempotency-key': context.actionKey,
-        ...resolved.headers,
+        ...headerValues(resolved.headers),
       },
       body: resolved.body,
       timeoutMs: action.timeoutMs,
@@ -40,6 +40,21 @@ export class HttpDispatcher implements ActionDispatcher<HttpActionSpec> {
     if (response.statusCode >= 300 && response.statusCode !== 303) throw notHandled(label, response.statusCode, resolved.url, response.headers.location);
     return { statusCode: response.statusCode, summary: `${label} -> ${response.statusCode}` };
   }
+}
+
+/**
+ * A header's value is text. One rendered from the event as a number or boolean is sent as its text,
+ * one rendered null is left out (the header is not sent); an object or array fails the action for
+ * good rather than go out as "[object Object]".
+ */
+function headerValues(headers: Record<string, unknown> | undefined): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (value === null || value === undefined) continue;
+    if (typeof value === 'object') throw new PermanentActionError(`header ${name} rendered ${Array.isArray(value) ? 'an array' : 'an object'}, not text (render it with tojson for its JSON)`);
+    values[name] = String(value);
+  }
+  return values;
 }
 
 /**

@@ -28,6 +28,8 @@ export class SlackDispatcher implements ActionDispatcher<SlackActionSpec> {
 
   async dispatch(action: SlackActionSpec, context: DispatchContext): Promise<DispatchResult> {
     const { type: _type, webhookUrl, ...message } = resolveSecrets(action, this.config.env);
+    message.text = slackText(message.text);
+    if (message.text === undefined) delete message.text;
     if (message.text === undefined && message.blocks === undefined && message.attachments === undefined) {
       throw new PermanentActionError(`slack action of rule ${context.ruleId} has no text, blocks or attachments`);
     }
@@ -42,6 +44,17 @@ export class SlackDispatcher implements ActionDispatcher<SlackActionSpec> {
     }
     return { statusCode: response.statusCode, summary: `${label} -> ${response.statusCode}` };
   }
+}
+
+/**
+ * Slack's `text` is a string: a number or boolean rendered from the event is sent as its text, null
+ * (`{{ .missing }}`) as no text (a message with nothing else then fails: nothing to send); an object
+ * or array fails for good, as Slack would refuse it.
+ */
+function slackText(text: unknown): string | undefined {
+  if (text === null || text === undefined) return undefined;
+  if (typeof text === 'object') throw new PermanentActionError(`slack text rendered ${Array.isArray(text) ? 'an array' : 'an object'}, not text (render it with tojson for its JSON)`);
+  return String(text);
 }
 
 function labelOf(url: string): string {
