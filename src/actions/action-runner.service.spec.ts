@@ -1,7 +1,9 @@
 import type Redis from 'ioredis';
+import type { ActionRecord } from '../events/event-record';
 import type { EventRecordStore } from '../events/event-record.store';
 import { MetricsService } from '../ops/metrics.service';
 import type { DispatchActionJob } from '../queue/job-types';
+import { RateLimitedActionError } from './action-errors';
 import type { ActionRouter } from './action-router.service';
 import { ActionRunnerService } from './action-runner.service';
 
@@ -20,6 +22,17 @@ describe(ActionRunnerService.name, () => {
   const job = (replay: number): DispatchActionJob => ({
     eventId: 'evt_1', ruleId: 'r', actionIndex: 0, replay, action: { type: 'slack', text: 'x' } as DispatchActionJob['action'],
     receivedAt: new Date(Date.now() - HOUR_MS).toISOString(),
+  });
+
+  it('should note until when a 429 with Retry-After holds the retry', async () => {
+    const updates: ActionRecord[] = [];
+    const limited = { dispatch: async () => Promise.reject(new RateLimitedActionError('slow down', 120_000)) } as unknown as ActionRouter;
+    const recording = { updateAction: async (_id: string, entry: ActionRecord) => void updates.push(entry) } as unknown as EventRecordStore;
+    const runner = new ActionRunnerService(limited, recording, new MetricsService());
+    await expect(runner.run(job(0), { number: 1, max: 3, queuedAt: Date.now() }, {} as Redis)).rejects.toBeInstanceOf(RateLimitedActionError);
+
+    expect(updates[0]).toMatchObject({ status: 'retrying', lastError: { statusCode: 429 }, waiting: { reason: expect.stringContaining('Retry-After') } });
+    expect(Date.parse(updates[0].waiting!.until) - Date.now()).toBeGreaterThan(110_000);
   });
 
   it("should time an action from the event's receipt", async () => {

@@ -6,7 +6,7 @@ import { EventRecordStore } from '../events/event-record.store';
 import { MetricsService } from '../ops/metrics.service';
 import { DispatchActionJob } from '../queue/job-types';
 import { DispatchResult } from './action-dispatcher';
-import { ActionError, PermanentActionError } from './action-errors';
+import { ActionError, PermanentActionError, RateLimitedActionError } from './action-errors';
 import { actionKey } from './action-key';
 import { ActionRouter } from './action-router.service';
 
@@ -51,7 +51,10 @@ export class ActionRunnerService {
       const permanent = error instanceof PermanentActionError;
       const final = permanent || attempt.number >= attempt.max;
       const lastError = { statusCode: error instanceof ActionError ? error.statusCode : undefined, message: shortMessage(error) };
-      record({ status: final ? 'failed' : 'retrying', lastError });
+      // A target's Retry-After (429) holds the retry at least that long (up to 10 minutes): the record says so.
+      const held = !final && error instanceof RateLimitedActionError && error.retryAfterMs > 0;
+      const waiting = held ? { waiting: { reason: `the target answered ${lastError.statusCode ?? 429} with Retry-After: retried no sooner than this`, until: new Date(Date.now() + error.retryAfterMs).toISOString() } } : {};
+      record({ status: final ? 'failed' : 'retrying', lastError, ...waiting });
       this.metrics.actions.inc({ type: job.action.type, outcome: final ? 'failed' : 'retried' });
       this.logger.warn({ ...log, statusCode: lastError.statusCode }, `action ${final ? 'failed' : 'will retry'}: ${lastError.message}`);
       throw permanent ? new UnrecoverableError(lastError.message) : error;
