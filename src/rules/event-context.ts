@@ -43,7 +43,16 @@ export class EventContextJson implements JqContext {
   }
 
   get value(): string {
-    this.json ??= JSON.stringify(this.object);
+    this.json ??= wellFormedForJq(JSON.stringify(this.object));
     return this.json;
   }
+}
+
+// A lone UTF-16 surrogate in a string (a `\ud800` escape in the body) is written by JSON.stringify as
+// that escape, which jq 1.6 refuses as invalid JSON: every jq rule of the event failed. It becomes
+// U+FFFD, as a UTF-8 decoder would make it; an escaped backslash before `ud800` is left alone.
+const LONE_SURROGATE = /(?<!\\)((?:\\\\)*)\\ud[89a-f][0-9a-f]{2}/g;
+
+export function wellFormedForJq(json: string): string {
+  return json.includes('\\ud') ? json.replace(LONE_SURROGATE, '$1\\ufffd') : json;
 }
