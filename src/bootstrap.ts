@@ -20,7 +20,7 @@ export async function createApp(config: AppConfig, options: { bufferLogs?: boole
     bodyLimit: config.http.bodyLimitBytes,
     // An `/events/:eventId` longer than Fastify's default 100 characters was a 414 labelled "Bad
     // Request" echoing the path; up to this length it is the route's own 404 (no such record).
-    maxParamLength: 1_024,
+    routerOptions: { maxParamLength: 1_024 },
     // A request must be in whole (headers and body) within requestTimeout, else 408 and the
     // connection closes. Fastify only sets Node's server.requestTimeout after creating the server;
     // set that way, with headersTimeout left at 60 s, Node 20 did not enforce it in our tests (a

@@ -1,5 +1,5 @@
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
-import { Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { BeforeApplicationShutdown, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { DelayedError, Job, UnrecoverableError } from 'bullmq';
 import type Redis from 'ioredis';
 import { actionBackoff } from '../actions/action-backoff';
@@ -24,7 +24,7 @@ type PacedJob = DispatchActionJob & { slot?: { at: number; attempt: number }; cr
  * the target is slow, goes back to the queue for a while without using an attempt (see TargetBulkhead).
  */
 @Processor(QueueName.Actions, { concurrency: 32, settings: { backoffStrategy: actionBackoff } })
-export class ActionProcessor extends WorkerHost implements OnApplicationBootstrap {
+export class ActionProcessor extends WorkerHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(ActionProcessor.name);
   private readonly bulkhead: TargetBulkhead;
 
@@ -36,6 +36,15 @@ export class ActionProcessor extends WorkerHost implements OnApplicationBootstra
   ) {
     super();
     this.bulkhead = new TargetBulkhead(config.workerConcurrency);
+  }
+
+  /**
+   * Finishes the jobs this worker holds, taking no new ones, before the HTTP clients they call
+   * through close (onApplicationShutdown, the phase after this one; BullMQ's own close of the worker
+   * comes then too, and would race them).
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.worker?.close();
   }
 
   /** The decorator's options are fixed at compile time; BullMQ's worker reads its concurrency on every fetch. */

@@ -72,7 +72,7 @@ describe('Reconcile against a Port API on loopback (real Redis, real intake)', (
 
   afterEach(async () => {
     await sut.stop();
-    await client.onModuleDestroy();
+    await client.onApplicationShutdown();
     await t.close();
     await port.stop();
   });
@@ -212,7 +212,7 @@ describe('Changelog destination registration against a Port API on loopback', ()
   });
 
   afterEach(async () => {
-    await client.onModuleDestroy();
+    await client.onApplicationShutdown();
     await port.stop();
   });
 

@@ -22,7 +22,7 @@ describe(HttpDispatcher.name, () => {
   });
 
   afterEach(async () => {
-    await client.onModuleDestroy();
+    await client.onApplicationShutdown();
     await server.stop();
   });
 

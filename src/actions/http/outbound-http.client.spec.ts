@@ -14,7 +14,7 @@ describe(OutboundHttpClient.name, () => {
   });
 
   afterEach(async () => {
-    await sut.onModuleDestroy();
+    await sut.onApplicationShutdown();
     await server.stop();
   });
 
@@ -139,7 +139,7 @@ describe(OutboundHttpClient.name, () => {
 
       expect(error).toBeInstanceOf(TransientActionError);
       expect(server.requests).toHaveLength(0);
-      await slow.onModuleDestroy();
+      await slow.onApplicationShutdown();
     });
 
     it('should still abort at once on the caller\'s signal', async () => {
@@ -186,7 +186,7 @@ describe(OutboundHttpClient.name, () => {
         }),
       );
       expect(server.requests).toHaveLength(0);
-      await open.onModuleDestroy();
+      await open.onApplicationShutdown();
     });
 
     it('should refuse a name that resolves to a private address', async () => {
@@ -198,14 +198,14 @@ describe(OutboundHttpClient.name, () => {
       expect(error).toBeInstanceOf(PermanentActionError);
       expect(error.message).toContain('internal.example resolves to 10.0.0.5');
       expect(lookup).toHaveBeenCalledWith('internal.example');
-      await open.onModuleDestroy();
+      await open.onApplicationShutdown();
     });
 
     it('should refuse an IPv4-mapped IPv6 loopback literal', async () => {
       const open = new OutboundHttpClient({ allowedHosts: [] });
 
       await expect(open.request({ method: 'GET', url: 'http://[::ffff:127.0.0.1]/' })).rejects.toBeInstanceOf(PermanentActionError);
-      await open.onModuleDestroy();
+      await open.onApplicationShutdown();
     });
 
     it('should refuse an unlisted public host when an allow-list is set', async () => {
@@ -214,14 +214,14 @@ describe(OutboundHttpClient.name, () => {
 
       await expect(listed.request({ method: 'GET', url: 'https://example.com/' })).rejects.toBeInstanceOf(PermanentActionError);
       expect(lookup).not.toHaveBeenCalled();
-      await listed.onModuleDestroy();
+      await listed.onApplicationShutdown();
     });
 
     it('should refuse a listed host on another port when the entry names a port', async () => {
       const listed = new OutboundHttpClient({ allowedHosts: [`127.0.0.1:${server.port + 1}`] });
 
       await expect(listed.request({ method: 'GET', url: server.url() })).rejects.toBeInstanceOf(PermanentActionError);
-      await listed.onModuleDestroy();
+      await listed.onApplicationShutdown();
     });
 
     it('should connect to the address it looked up when a listed name is called', async () => {
@@ -231,7 +231,7 @@ describe(OutboundHttpClient.name, () => {
       await expect(listed.request({ method: 'GET', url: `http://scaler.test:${server.port}/` })).resolves.toMatchObject({ statusCode: 200 });
       expect(lookup).toHaveBeenCalledTimes(1);
       expect(server.requests[0].headers.host).toBe(`scaler.test:${server.port}`);
-      await listed.onModuleDestroy();
+      await listed.onApplicationShutdown();
     });
   });
 });

@@ -1,4 +1,4 @@
-import { Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
 import { Agent, request, type Dispatcher } from 'undici';
 import { withTimeout } from '../../common/with-timeout';
@@ -64,7 +64,7 @@ const CONNECT_TIMEOUTS_MS = [1, 2, 5, 10, 20, 50, 100, 150, 200, 300, 500, 750, 
  * label only: no URL query, header or response body can leak a secret.
  */
 @Injectable()
-export class OutboundHttpClient implements OnModuleDestroy {
+export class OutboundHttpClient implements OnApplicationShutdown {
   private readonly guard: EgressGuard;
   /** By connect timeout (one of CONNECT_TIMEOUTS_MS), made on first use. */
   private readonly agents = new Map<number, Agent>();
@@ -108,8 +108,12 @@ export class OutboundHttpClient implements OnModuleDestroy {
     }
   }
 
-  /** A call that lost its deadline may still wait on undici's own timeouts: running calls get a moment, then are cut. */
-  async onModuleDestroy(): Promise<void> {
+  /**
+   * Last in a shutdown (after the action workers have finished their jobs, which call through
+   * here). A call that lost its deadline may still wait on undici's own timeouts: running calls get
+   * a moment, then are cut.
+   */
+  async onApplicationShutdown(): Promise<void> {
     await Promise.all([...this.agents.values()].map((agent) => withTimeout(agent.close(), CLOSE_GRACE_MS).catch(() => agent.destroy())));
   }
 

@@ -19,7 +19,7 @@ describe(`${PortApiClient.name} (catalog reads)`, () => {
   });
 
   afterEach(async () => {
-    await sut.onModuleDestroy();
+    await sut.onApplicationShutdown();
     await port.stop();
   });
 

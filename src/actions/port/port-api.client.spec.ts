@@ -14,7 +14,7 @@ describe(PortApiClient.name, () => {
   });
 
   afterEach(async () => {
-    await sut.onModuleDestroy();
+    await sut.onApplicationShutdown();
     await port.server.stop();
   });
 
@@ -52,7 +52,7 @@ describe(PortApiClient.name, () => {
 
       await expect(anonymous.getToken()).rejects.toBeInstanceOf(PermanentActionError);
       expect(port.server.requests).toHaveLength(0);
-      await anonymous.onModuleDestroy();
+      await anonymous.onApplicationShutdown();
     });
   });
 

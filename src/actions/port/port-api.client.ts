@@ -1,4 +1,4 @@
-import { Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { EntitySnapshot } from '../../changes/change-event';
 import { ActionError, PermanentActionError, TransientActionError } from '../action-errors';
 import { OutboundHttpClient, type OutboundResponse } from '../http/outbound-http.client';
@@ -62,7 +62,7 @@ const REFRESH_MARGIN_MS = 60_000;
  * `ActionError`s as other outbound calls.
  */
 @Injectable()
-export class PortApiClient implements OnModuleDestroy {
+export class PortApiClient implements OnApplicationShutdown {
   private readonly http: OutboundHttpClient;
   private readonly baseUrl: string;
   private readonly now: () => number;
@@ -118,8 +118,8 @@ export class PortApiClient implements OnModuleDestroy {
     );
   }
 
-  async onModuleDestroy(): Promise<void> {
-    await this.http.onModuleDestroy();
+  async onApplicationShutdown(): Promise<void> {
+    await this.http.onApplicationShutdown();
   }
 
   private async withToken<T>(call: (token: string) => Promise<T>): Promise<T> {

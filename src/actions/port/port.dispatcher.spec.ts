@@ -21,7 +21,7 @@ describe(PortDispatcher.name, () => {
   });
 
   afterEach(async () => {
-    await client.onModuleDestroy();
+    await client.onApplicationShutdown();
     await port.server.stop();
   });
 

@@ -20,7 +20,7 @@ describe(SlackDispatcher.name, () => {
   });
 
   afterEach(async () => {
-    await client.onModuleDestroy();
+    await client.onApplicationShutdown();
     await server.stop();
   });
 
