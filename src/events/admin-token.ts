@@ -1,5 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { Logger } from '@nestjs/common';
 import type { FastifyInstance } from 'fastify';
+import { loggableUrl } from '../common/log-redaction';
 
 /**
  * What a 401 of an admin route asks for: the bearer token, or, for a browser (Bull Board has no
@@ -40,10 +42,13 @@ function presentedToken(header: string): string | undefined {
  */
 export function registerAdminAuth(fastify: FastifyInstance, adminToken: string | undefined): void {
   if (!adminToken) return;
+  // The same line as any refused request (AllExceptionsFilter): who called the admin routes without the token.
+  const logger = new Logger('HTTP');
   fastify.addHook('onRequest', async (request, reply) => {
     const route = request.routeOptions.url;
     if (route === undefined || !ADMIN_ROUTE.test(route)) return;
     if (isAdminAuthorised(request.headers.authorization, adminToken)) return;
+    logger.warn({ status: 401 }, `${request.method} ${loggableUrl(request.url)} -> 401: ${ADMIN_REFUSAL}`);
     await reply.code(401).header('www-authenticate', ADMIN_CHALLENGES).send({ statusCode: 401, error: 'Unauthorized', message: ADMIN_REFUSAL });
   });
 }

@@ -74,7 +74,7 @@ describe('request logging', () => {
       // The refusal's own line and the request line both name the URL.
       const lines = httpLines().slice(before);
       expect(lines.map((line) => line.req?.url ?? line.msg)).toEqual([
-        'GET /events?limit=5&token=%5Bredacted%5D -> 401: admin routes need Authorization: Bearer $ADMIN_TOKEN',
+        'GET /events?limit=5&token=%5Bredacted%5D -> 401: admin routes need Authorization: Bearer $ADMIN_TOKEN (or, in a browser, Basic with the token as the password)',
         '/events?limit=5&token=%5Bredacted%5D',
       ]);
       expect(service.output).not.toContain(ADMIN_TOKEN);
