@@ -18,6 +18,15 @@ local after = slot + interval * count
 redis.call('SET', KEYS[1], after, 'PX', math.ceil((after - now) / 1000) + 1000)
 return slot`);
 
+// Moves the target's next free send time to at least ARGV[1] (microseconds): nothing is sent before.
+const HOLD_UNTIL = new LuaScript(`
+local untilUs = tonumber(ARGV[1])
+local nextFree = tonumber(redis.call('GET', KEYS[1]) or '0')
+if untilUs > nextFree then
+  redis.call('SET', KEYS[1], untilUs, 'PX', math.ceil((untilUs - tonumber(ARGV[2])) / 1000) + 1000)
+end
+return 1`);
+
 /**
  * A process asks Redis for this much sending time at once (or one slot, when an interval is longer):
  * at 1000 messages/s a block of 20 slots, one Redis call per 20 sends instead of per send. The sends
@@ -58,6 +67,8 @@ interface LocalSlots {
 export class TargetPacer {
   /** Per target URL: hashed once, not on every send. */
   private readonly local = new Map<string, LocalSlots>();
+  /** Per target URL: until when (ms) this process holds its sends (holdUntil). */
+  private readonly holds = new Map<string, number>();
 
   constructor(
     @Inject(PRODUCER_REDIS) private readonly redis: Redis,
@@ -78,6 +89,38 @@ export class TargetPacer {
       state.pending ??= this.reserveBlock(interval, state).finally(() => (state.pending = undefined));
       await state.pending;
     }
+  }
+
+  /**
+   * The target asked to wait (a 429's Retry-After): no send to it before `untilMs`, from any
+   * process. Slots this process reserved before are dropped (another process's few pending slots,
+   * at most one block, may still go; they meet the same 429 and hold it again).
+   */
+  async holdUntil(target: string, untilMs: number): Promise<void> {
+    let state = this.local.get(target);
+    if (!state) this.local.set(target, (state = { key: this.keyOf(target), slots: [] }));
+    state.slots = [];
+    this.holds.set(target, Math.max(untilMs, this.holds.get(target) ?? 0));
+    await HOLD_UNTIL.run(this.redis, [state.key], [untilMs * 1000, Date.now() * 1000]);
+  }
+
+  /**
+   * Whether a send at `atMs` (a slot reserved before the hold, kept by a delayed job or waited for
+   * in process) would go before a hold this process put on the target ends: it must take a new slot.
+   */
+  heldPast(target: string, atMs: number): boolean {
+    const until = this.holds.get(target);
+    if (until === undefined) return false;
+    if (until <= Date.now()) {
+      this.holds.delete(target);
+      return false;
+    }
+    return atMs < until;
+  }
+
+  /** Whether any hold is on: lets callers skip resolving a target when none is. */
+  get holding(): boolean {
+    return this.holds.size > 0;
   }
 
   // `pace-us`: the times were once kept in ms under `pace`; a new name keeps an older process from misreading them.

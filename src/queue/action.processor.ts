@@ -4,6 +4,7 @@ import { DelayedError, Job, UnrecoverableError } from 'bullmq';
 import type Redis from 'ioredis';
 import { actionBackoff } from '../actions/action-backoff';
 import { DispatchResult } from '../actions/action-dispatcher';
+import { RateLimitedActionError } from '../actions/action-errors';
 import { ActionRunnerService } from '../actions/action-runner.service';
 import { SlackPacingService } from '../actions/slack/slack-pacing.service';
 import { actionTarget, TargetBulkhead } from '../actions/target-bulkhead';
@@ -69,6 +70,9 @@ export class ActionProcessor extends WorkerHost implements OnApplicationBootstra
     if (!ticket) return this.putBack(job, target, token);
     try {
       return await this.runner.run(job.data, { number: job.attemptsMade + 1, max: job.opts.attempts ?? 1, queuedAt: job.timestamp }, await this.connection());
+    } catch (error) {
+      if (error instanceof RateLimitedActionError) await this.pacing.holdFor(job.data.action, error.retryAfterMs).catch(() => undefined);
+      throw error;
     } finally {
       this.bulkhead.leave(ticket);
     }
@@ -105,12 +109,22 @@ export class ActionProcessor extends WorkerHost implements OnApplicationBootstra
    * never queues again behind later ones.
    */
   private async waitForSlot(job: Job<PacedJob>, token?: string): Promise<void> {
+    const action = job.data.action;
     const reserved = job.data.slot?.attempt === job.attemptsMade ? job.data.slot.at : undefined;
-    const at = reserved ?? (await this.pacing.sendTime(job.data.action));
+    let at = reserved ?? (await this.pacing.sendTime(action));
+    // Slack answered 429 since the slot was taken: a new one, after its Retry-After.
+    let held = at !== undefined && this.pacing.heldPast(action, at);
+    if (held) at = await this.pacing.sendTime(action);
     if (at === undefined || at <= Date.now()) return;
-    const wait = at - Date.now();
-    if (wait <= IN_PROCESS_WAIT_MS) return new Promise((resolve) => setTimeout(resolve, wait));
-    const reason = `Slack pacing: ${this.config.slackMaxPerSecond} message(s) per second per webhook`;
+    if (at - Date.now() <= IN_PROCESS_WAIT_MS) {
+      await new Promise((resolve) => setTimeout(resolve, at! - Date.now()));
+      if (!this.pacing.heldPast(action, at)) return;
+      held = true;
+      at = (await this.pacing.sendTime(action))!;
+    }
+    const reason = held
+      ? 'Slack answered 429 to this webhook: waiting out its Retry-After'
+      : `Slack pacing: ${this.config.slackMaxPerSecond} message(s) per second per webhook`;
     this.runner.noteWaiting(job.data, { reason, until: at }, await this.connection());
     await this.delay(job, { ...job.data, slot: { at, attempt: job.attemptsMade } }, at, token);
   }

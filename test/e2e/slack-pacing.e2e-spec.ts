@@ -189,3 +189,50 @@ rules:
     expect(channel.requests).toHaveLength(9);
   });
 });
+
+describe('Slack answering 429 (SLACK_MAX_PER_SECOND=20)', () => {
+  jest.setTimeout(30_000);
+  const channel = new MockTarget();
+  let t: TestApp;
+
+  beforeAll(async () => {
+    await channel.start();
+    t = await startTestApp({
+      RULES_FILE: writeRulesFile(`
+rules:
+  - id: every-update
+    blueprint: deploymentConfig
+    events: [UPDATE]
+    do:
+      - slack:
+          text: "memory {{ .diff.after.properties.memoryUtil }}"
+`),
+      SLACK_WEBHOOK_URL: channel.url('/services/T0/B0/limited'),
+      SLACK_MAX_PER_SECOND: '20',
+      ADMIN_TOKEN: ADMIN,
+    });
+  });
+  afterAll(async () => {
+    await t.close();
+    await channel.stop();
+  });
+
+  it("should hold the webhook's other messages until its Retry-After, not spend their attempts on the limit", async () => {
+    channel.script(status(429, 'rate_limited', { 'retry-after': '2' }));
+    const responses = await Promise.all(Array.from({ length: 6 }, (_, i) => t.app.inject({ method: 'POST', url: '/webhooks/port', payload: deploymentUpdate(60 + i) })));
+    const eventIds = responses.map((response) => response.json().eventId as string);
+
+    const records = await Promise.all(eventIds.map((eventId) => waitFor(async () => {
+      const r = await recordOf(t, eventId);
+      return r?.status === 'succeeded' ? r : undefined;
+    }, 20_000, `event ${eventId} to succeed`)));
+
+    // One 429; then nothing to that webhook for its 2 s (but messages already on their way, at most a
+    // block's worth: one at 20/s), then all six.
+    const limitedAt = channel.requests[0].at;
+    const during = channel.requests.slice(1).filter((request) => request.at < limitedAt + 1_900);
+    expect(during.length).toBeLessThanOrEqual(1);
+    expect(texts(channel.requests.slice(1)).sort()).toEqual(Array.from({ length: 6 }, (_, i) => `memory ${60 + i}`).sort());
+    expect(records.flatMap((r) => r.actions).map((action) => action.attempts).sort()).toEqual([1, 1, 1, 1, 1, 2]);
+  });
+});
