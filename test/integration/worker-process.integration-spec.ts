@@ -67,7 +67,8 @@ describe('ROLE=all: webhooks in the api process, actions in a worker process it 
   it('should deliver from the worker process, report both processes in one /metrics, and stop both on SIGTERM', async () => {
     const worker = await startWithWorker();
     expect(worker).toBeDefined();
-    expect(service.output).toContain(`workers in process ${worker}`);
+    // Log lines go out in batches (every 100 ms): the line may follow the first ready answer.
+    await waitFor(async () => service.output.includes(`workers in process ${worker}`), 2_000, 'the api process naming its worker process');
 
     for (let n = 0; n < 5; n += 1) await post(vmEvent(n));
     await waitFor(async () => slack.requests.length >= 5, 20_000, 'five Slack messages');
