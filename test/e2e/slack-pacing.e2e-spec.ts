@@ -41,6 +41,25 @@ function tooClose(requests: ReceivedRequest[]): string[] {
   return close;
 }
 
+/** An app with one rule: a Slack message per deploymentConfig update, to one webhook at `perSecond`. */
+function startOneChannelApp(webhookUrl: string, perSecond: number, env: Record<string, string> = {}): Promise<TestApp> {
+  return startTestApp({
+    RULES_FILE: writeRulesFile(`
+rules:
+  - id: every-update
+    blueprint: deploymentConfig
+    events: [UPDATE]
+    do:
+      - slack:
+          text: "memory {{ .diff.after.properties.memoryUtil }}"
+`),
+    SLACK_WEBHOOK_URL: webhookUrl,
+    SLACK_MAX_PER_SECOND: String(perSecond),
+    ADMIN_TOKEN: ADMIN,
+    ...env,
+  });
+}
+
 async function recordOf(t: TestApp, eventId: string): Promise<EventRecord | undefined> {
   const response = await t.app.inject({ method: 'GET', url: `/events/${eventId}`, headers: { authorization: `Bearer ${ADMIN}` } });
   return response.statusCode === 200 ? (response.json() as EventRecord) : undefined;
@@ -140,21 +159,7 @@ describe('Slack pacing of a retry (SLACK_MAX_PER_SECOND=4)', () => {
 
   beforeAll(async () => {
     await channel.start();
-    t = await startTestApp({
-      RULES_FILE: writeRulesFile(`
-rules:
-  - id: every-update
-    blueprint: deploymentConfig
-    events: [UPDATE]
-    do:
-      - slack:
-          text: "memory {{ .diff.after.properties.memoryUtil }}"
-`),
-      SLACK_WEBHOOK_URL: channel.url('/services/T0/B0/channel'),
-      SLACK_MAX_PER_SECOND: String(PER_SECOND),
-      ACTION_RETRY_BASE_MS: '100',
-      ADMIN_TOKEN: ADMIN,
-    });
+    t = await startOneChannelApp(channel.url('/services/T0/B0/channel'), PER_SECOND, { ACTION_RETRY_BASE_MS: '100' });
   });
   afterAll(async () => {
     await t.close();
@@ -197,20 +202,7 @@ describe('Slack answering 429 (SLACK_MAX_PER_SECOND=20)', () => {
 
   beforeAll(async () => {
     await channel.start();
-    t = await startTestApp({
-      RULES_FILE: writeRulesFile(`
-rules:
-  - id: every-update
-    blueprint: deploymentConfig
-    events: [UPDATE]
-    do:
-      - slack:
-          text: "memory {{ .diff.after.properties.memoryUtil }}"
-`),
-      SLACK_WEBHOOK_URL: channel.url('/services/T0/B0/limited'),
-      SLACK_MAX_PER_SECOND: '20',
-      ADMIN_TOKEN: ADMIN,
-    });
+    t = await startOneChannelApp(channel.url('/services/T0/B0/limited'), 20);
   });
   afterAll(async () => {
     await t.close();
