@@ -19,7 +19,7 @@ export class EventsController {
   @Get()
   @ApiOperation({ summary: 'Recent events, newest first, filtered by entity, rule or status' })
   list(@Query() query: ListEventsQuery) {
-    return this.records.list({ ...query, limit: query.limit ?? 50 });
+    return this.records.list({ ...query, limit: query.limit === undefined ? 50 : Number(query.limit) });
   }
 
   @Get(':eventId')

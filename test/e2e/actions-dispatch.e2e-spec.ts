@@ -235,6 +235,15 @@ describe('actions end to end (webhook -> queue -> mock Slack / scaler / Port)', 
     }
   });
 
+  it.each([
+    ['/events?limit=1&limit=2', ['limit must be a whole number from 1 to 200, given once']],
+    ['/events?before=1&before=2', ['before must be a page cursor (`nextBefore` of a page) or a time in ms since epoch, given once']],
+  ])('should refuse %s with one message', async (url, messages) => {
+    const response = await t.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().message).toEqual(messages);
+  });
+
   it('should page through events received in the same millisecond, each exactly once', async () => {
     // Seven events in one ms (a burst does that) and two around it; pages of 1, 2 and 3.
     const store = t.app.get(EventRecordStore);
@@ -303,6 +312,9 @@ describe('actions end to end (webhook -> queue -> mock Slack / scaler / Port)', 
     ['GET', '/events?before=1796047711032:evt_x', `Bearer ${ADMIN}`, 200],
     ['GET', '/events?before=evt_x:1', `Bearer ${ADMIN}`, 400],
     ['GET', '/events?before=1&before=2', `Bearer ${ADMIN}`, 400],
+    ['GET', '/events?limit=0x2', `Bearer ${ADMIN}`, 400],
+    ['GET', '/events?limit=201', `Bearer ${ADMIN}`, 400],
+    ['GET', '/events?limit=200', `Bearer ${ADMIN}`, 200],
   ])('should answer %s %s with auth %s -> %i', async (method, url, authorization, expected) => {
     const response = await t.app.inject({ method: method as 'GET' | 'POST', url, headers: authorization ? { authorization } : {} });
     expect(response.statusCode).toBe(expected);
