@@ -78,8 +78,7 @@ export class TargetPacer {
   /** The time (ms) from which this send may go out: in the past when it may go now. */
   async reserve(target: string, perSecond: number): Promise<number> {
     const interval = Math.round(1_000_000 / perSecond);
-    let state = this.local.get(target);
-    if (!state) this.local.set(target, (state = { key: this.keyOf(target), slots: [] }));
+    const state = this.stateOf(target);
     for (;;) {
       const usableFrom = Date.now() * 1000 - interval;
       while (state.slots.length > 0 && state.slots[0].at < usableFrom) state.slots.shift();
@@ -97,8 +96,7 @@ export class TargetPacer {
    * at most one block, may still go; they meet the same 429 and hold it again).
    */
   async holdUntil(target: string, untilMs: number): Promise<void> {
-    let state = this.local.get(target);
-    if (!state) this.local.set(target, (state = { key: this.keyOf(target), slots: [] }));
+    const state = this.stateOf(target);
     state.slots = [];
     this.holds.set(target, Math.max(untilMs, this.holds.get(target) ?? 0));
     await HOLD_UNTIL.run(this.redis, [state.key], [untilMs * 1000, Date.now() * 1000]);
@@ -121,6 +119,12 @@ export class TargetPacer {
   /** Whether any hold is on: lets callers skip resolving a target when none is. */
   get holding(): boolean {
     return this.holds.size > 0;
+  }
+
+  private stateOf(target: string): LocalSlots {
+    let state = this.local.get(target);
+    if (!state) this.local.set(target, (state = { key: this.keyOf(target), slots: [] }));
+    return state;
   }
 
   // `pace-us`: the times were once kept in ms under `pace`; a new name keeps an older process from misreading them.
