@@ -4,6 +4,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import type { FastifyInstance } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
+import { isPoisoning, POISONING_REFUSED } from './common/json-text';
 import { AppConfig } from './config/app-config';
 import { registerAdminAuth } from './events/admin-token';
 import { mountBullBoard } from './ops/bull-board';
@@ -62,22 +63,9 @@ export async function createApp(config: AppConfig, options: { bufferLogs?: boole
   return app;
 }
 
-/**
- * Fastify refuses a `__proto__` or `constructor` key with the same words as broken JSON ("Body is not
- * valid JSON"); a sender whose JSON is fine deserves the real reason. Checked only once parsing failed.
- */
-function isPoisoning(text: string): boolean {
-  if (!text.includes('"__proto__"') && !text.includes('"constructor"')) return false;
-  try {
-    JSON.parse(text);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
+/** Fastify refuses a poisoning key with the same words as broken JSON; a sender whose JSON is fine deserves the real reason. */
 function poisoningRefused(): Error & { statusCode: number; code: string } {
-  return Object.assign(new Error('Body holds a "__proto__" or "constructor" key, which is refused (prototype poisoning)'), {
+  return Object.assign(new Error(POISONING_REFUSED), {
     statusCode: 400,
     code: 'FST_ERR_CTP_INVALID_JSON_BODY',
   });

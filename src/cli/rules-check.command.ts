@@ -1,3 +1,5 @@
+import { AppConfig, buildAppConfig } from '../config/app-config';
+import { ConfigurationError } from '../config/validate-environment';
 import { formatRuleErrors, loadRulesFile, LoadRulesResult } from '../rules/rule-file.loader';
 
 export interface CliOutput {
@@ -7,9 +9,24 @@ export interface CliOutput {
 
 export type CliEnv = Record<string, string | undefined>;
 
+/**
+ * The service's configuration from this environment, built as the service builds it at start; or,
+ * when the service would not start with it, the line it would stop with. So `check` cannot pass a
+ * setup the service refuses (a SLACK_WEBHOOK_URL that is not a URL, which rules without a
+ * `webhookUrl` rely on), and `test` renders with the same Port URL and loop guard.
+ */
+export function configForCli(env: CliEnv): AppConfig | string {
+  try {
+    return buildAppConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigurationError) return `✗ ${error.message} (the service would stop at start with this line)`;
+    throw error;
+  }
+}
+
 /** Loads a rules file as the service does (same variables, same SLACK_WEBHOOK_URL default). */
-export function loadRulesForCli(file: string, env: CliEnv): LoadRulesResult {
-  return loadRulesFile(file, { env, slackDefaultConfigured: Boolean(env.SLACK_WEBHOOK_URL) });
+export function loadRulesForCli(file: string, config: AppConfig): LoadRulesResult {
+  return loadRulesFile(file, { env: config.ruleVariables, slackDefaultConfigured: Boolean(config.slack.defaultWebhookUrl) });
 }
 
 export function printRuleErrors(file: string, result: Extract<LoadRulesResult, { ok: false }>, output: CliOutput): void {
@@ -18,8 +35,8 @@ export function printRuleErrors(file: string, result: Extract<LoadRulesResult, {
 }
 
 /** `rules check`: exit 0 when the file is valid, 1 with every error otherwise. */
-export function runCheck(file: string, env: CliEnv, output: CliOutput): number {
-  const result = loadRulesForCli(file, env);
+export function runCheck(file: string, config: AppConfig, output: CliOutput): number {
+  const result = loadRulesForCli(file, config);
   if (!result.ok) {
     printRuleErrors(file, result, output);
     return 1;

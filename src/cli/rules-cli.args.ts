@@ -22,7 +22,11 @@ export function parseRulesCliArgs(argv: string[], defaultFile: string): RulesCli
   let eventFile: string | undefined;
   for (let i = 0; i < rest.length; i += 1) {
     const arg = rest[i];
-    if (arg === '--event') eventFile = rest[++i];
+    if (arg === '--event') {
+      // `--event` last, with no path after it, is a usage error for `check` as for `test`.
+      if (i + 1 >= rest.length) return '--event needs a path: --event PAYLOAD.json';
+      eventFile = rest[++i];
+    }
     else if (arg.startsWith('--event=')) eventFile = arg.slice('--event='.length);
     else if (arg.startsWith('-')) return `unknown option: ${arg}`;
     else positional.push(arg);

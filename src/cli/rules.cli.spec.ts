@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseRulesCliArgs } from './rules-cli.args';
@@ -69,11 +69,56 @@ describe('rules CLI', () => {
       for (const secret of Object.values(ENV)) expect(stdout).not.toContain(secret);
     });
 
+    const degraded = readFileSync(EVENT, 'utf8');
     it.each([
-      ['not JSON', '{ nope', 'cannot read event file'],
+      ['not JSON', '{ nope', 'is not JSON the service accepts'],
       ['not a Port event', '{"hello": "world"}', 'is not a Port event the service accepts'],
+      ['a body the webhook route refuses for a __proto__ key', degraded.replace('{', '{"__proto__": {"x": 1},'), 'is not JSON the service accepts: Body holds a "__proto__"'],
+      ['over the webhook route\'s 1 MiB', degraded.replace('{', `{"padding": "${'x'.repeat(1024 * 1024)}",`), 'the webhook route takes at most 1048576 (it answers 413)'],
+      ['binary, not echoed raw', '\u001b[2J\u0007{', 'is not JSON the service accepts'],
     ])('should refuse an event file that is %s with exit 1', (_name, content, message) => {
-      expect(run(['test', EXAMPLE, '--event', tempFile('event.json', content)])).toMatchObject({ code: 1, stderr: expect.stringContaining(message) });
+      const result = run(['test', EXAMPLE, '--event', tempFile('event.json', content)]);
+      expect(result).toMatchObject({ code: 1, stderr: expect.stringContaining(message) });
+      expect(result.stderr).not.toMatch(/[\u0000-\u0008\u000b-\u001f]/);
+    });
+
+    it('should read an event file that starts with a byte order mark, as the webhook route does', () => {
+      expect(run(['test', EXAMPLE, '--event', tempFile('event.json', `\ufeff${degraded}`)])).toMatchObject({ code: 0, stdout: expect.stringContaining('✓ deployment-health-changed') });
+    });
+
+    it('should print what the event carries with its control characters escaped', () => {
+      const body = JSON.parse(degraded) as { context: { entity: string } };
+      body.context.entity = 'svc\u001b]0;owned\u0007\r';
+      const { code, stdout } = run(['test', EXAMPLE, '--event', tempFile('event.json', JSON.stringify(body))]);
+      expect(code).toBe(0);
+      expect(stdout).toContain('Event UPDATE entity svc\\u001b]0;owned\\u0007\\u000d of blueprint deploymentConfig');
+      expect(stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f]/);
+    });
+
+    it('should hold back a rule that patches Port on a change made with PORT_CLIENT_ID, as the service does (loop guard)', () => {
+      const body = JSON.parse(degraded) as { diff: { after: { properties: Record<string, unknown> } }; trigger: { by: { userId: string } } };
+      body.diff.after.properties.healthStatus = 'Crashed';
+      body.trigger.by.userId = 'reactor-client@clients';
+      const file = tempFile('event.json', JSON.stringify(body));
+      const held = run(['test', EXAMPLE, '--event', file], { ...ENV, PORT_CLIENT_ID: 'reactor-client' });
+      expect(held.stdout).toContain('  – lock-crashed-deployment    matched, not run: the change was made with PORT_CLIENT_ID, and the rule patches Port (loop guard)');
+      expect(held.stdout).not.toContain('Action do[0] of lock-crashed-deployment');
+      const other = run(['test', EXAMPLE, '--event', file], { ...ENV, PORT_CLIENT_ID: 'someone-else' });
+      expect(other.stdout).toContain('  ✓ lock-crashed-deployment    matched: 2 actions');
+    });
+
+    it('should give .event.source as kafka for a Kafka change.log message, as the service does', () => {
+      const body = { ...(JSON.parse(degraded) as object), changelogDestination: { type: 'KAFKA' } };
+      expect(run(['test', EXAMPLE, '--event', tempFile('event.json', JSON.stringify(body))]).stdout).toContain(', source kafka)');
+    });
+
+    it.each([
+      ['SLACK_WEBHOOK_URL', { SLACK_WEBHOOK_URL: 'ftp://x/y' }],
+      ['PORT_API_URL', { PORT_API_URL: 'api.port.io/v1' }],
+    ])('should stop with the service\'s own line when the environment has a bad %s', (name, env) => {
+      for (const argv of [['check', EXAMPLE], ['test', EXAMPLE, '--event', EVENT]]) {
+        expect(run(argv, { ...ENV, ...env })).toEqual({ code: 1, stdout: '', stderr: expect.stringMatching(new RegExp(`^✗ Invalid configuration: ${name}.*\\(the service would stop at start with this line\\)$`)) });
+      }
     });
 
     it('should refuse invalid rules with exit 1 before reading the event', () => {
@@ -100,7 +145,9 @@ describe('rules CLI', () => {
       [['check', 'x.yaml'], { command: 'check', file: 'x.yaml' }],
       [['test', '--event', 'e.json'], { command: 'test', file: 'default.yaml', eventFile: 'e.json' }],
       [['test', '--event=e.json', 'x.yaml'], { command: 'test', file: 'x.yaml', eventFile: 'e.json' }],
-      [['test', '--event'], '`test` needs --event PAYLOAD.json'],
+      [['test', '--event'], '--event needs a path: --event PAYLOAD.json'],
+      [['check', '--event'], '--event needs a path: --event PAYLOAD.json'],
+      [['test', '--event='], '`test` needs --event PAYLOAD.json'],
     ])('should parse %j', (argv, expected) => {
       expect(parseRulesCliArgs(argv, 'default.yaml')).toEqual(expected);
     });

@@ -1,4 +1,4 @@
-import { CliEnv, CliOutput, runCheck } from './rules-check.command';
+import { CliEnv, CliOutput, configForCli, runCheck } from './rules-check.command';
 import { parseRulesCliArgs, RULES_CLI_USAGE } from './rules-cli.args';
 import { runTest } from './rules-test.command';
 
@@ -13,8 +13,13 @@ export function runRulesCli(argv: string[], env: CliEnv, output: CliOutput): num
     output.out(RULES_CLI_USAGE);
     return 0;
   }
-  if (parsed.command === 'check') return runCheck(parsed.file, env, output);
-  return runTest(parsed.file, parsed.eventFile, env, output);
+  const config = configForCli(env);
+  if (typeof config === 'string') {
+    output.err(config);
+    return 1;
+  }
+  if (parsed.command === 'check') return runCheck(parsed.file, config, output);
+  return runTest(parsed.file, parsed.eventFile, config, output);
 }
 
 // The CLI is its own entry point (no Nest boot, no AppConfig), so it reads the process

@@ -39,16 +39,16 @@ export class EnvironmentVariables {
   @MinLength(1, { message: 'PORT_CLIENT_SECRET must be set when WEBHOOK_SIGNATURE=required' })
   PORT_CLIENT_SECRET?: string;
 
-  @IsOptional() @IsUrl({ require_tld: false, protocols: ['http', 'https'] })
+  @IsOptional() @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
   PORT_API_URL?: string;
 
   @IsOptional() @IsIn(['required', 'off'])
   WEBHOOK_SIGNATURE?: 'required' | 'off';
 
-  @Transform(blankToUndefined) @IsOptional() @IsUrl({ require_tld: false, protocols: ['http', 'https'] }, { message: 'SLACK_WEBHOOK_URL must be an http(s) URL' })
+  @Transform(blankToUndefined) @IsOptional() @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] }, { message: 'SLACK_WEBHOOK_URL must be an http(s) URL' })
   SLACK_WEBHOOK_URL?: string;
 
-  @Transform(blankToUndefined) @IsOptional() @IsUrl({ require_tld: false, protocols: ['http', 'https'] })
+  @Transform(blankToUndefined) @IsOptional() @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
   SMEE_URL?: string;
 
   @Transform(blankToUndefined) @IsOptional() @IsString() @MinLength(16, { message: 'ADMIN_TOKEN must be at least 16 characters' })
@@ -91,7 +91,7 @@ export class EnvironmentVariables {
   REGISTER_CHANGELOG_DESTINATION?: 'true' | 'false';
 
   @Transform(blankToUndefined) @ValidateIf((env: EnvironmentVariables) => env.REGISTER_CHANGELOG_DESTINATION === 'true' || env.PUBLIC_URL !== undefined)
-  @IsUrl({ require_tld: false, protocols: ['http', 'https'] }, { message: 'PUBLIC_URL must be the http(s) URL Port reaches this service at (needed by REGISTER_CHANGELOG_DESTINATION=true)' })
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] }, { message: 'PUBLIC_URL must be the http(s) URL Port reaches this service at (needed by REGISTER_CHANGELOG_DESTINATION=true)' })
   PUBLIC_URL?: string;
 
   @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { JobsOptions, Queue } from 'bullmq';
 import type Redis from 'ioredis';
 import { actionKey } from '../actions/action-key';
-import { isOwnWrite } from '../actions/port/own-write';
+import { guardOwnWriteLoops } from '../actions/port/own-write';
 import { portAppUrlFrom } from '../actions/slack/slack-message.builder';
 import { ChangeEvent } from '../changes/change-event';
 import { changesFor } from '../changes/entity-diff';
@@ -112,11 +112,8 @@ export class EventEvaluationService implements OnModuleDestroy {
 
   /** A rule that patches Port is not run for the changelog of our own patch, or it would trigger itself forever. */
   private withoutOwnWriteLoops(event: ChangeEvent, matches: RuleMatch[]): RuleMatch[] {
-    if (!isOwnWrite(event, this.clientId)) return matches;
-    return matches.filter((match) => {
-      const loops = match.actions.some((action) => action.type === 'port');
-      if (loops) this.logger.log({ eventId: event.id, ruleId: match.ruleId }, 'rule skipped: the change was made by this service (loop guard)');
-      return !loops;
-    });
+    const guarded = guardOwnWriteLoops(event, matches, this.clientId);
+    for (const ruleId of guarded.held) this.logger.log({ eventId: event.id, ruleId }, 'rule skipped: the change was made by this service (loop guard)');
+    return guarded.matches;
   }
 }

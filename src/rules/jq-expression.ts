@@ -116,11 +116,20 @@ export function runJqProgram(json: string, program: string): unknown {
     output = nativeJq.exec(json, program);
   } catch (error) {
     const message = (error as Error).message ?? String(error);
-    throw message.startsWith('jq: compile error') ? new JqCompileError(message) : new JqRuntimeError(message);
+    throw message.startsWith('jq: compile error') ? new JqCompileError(compileErrorText(message)) : new JqRuntimeError(message);
   }
   // The binding answers null, not an error, when the input does not parse.
   if (output === null) throw new JqRuntimeError('jq: error: the input is not valid JSON');
   return output.value;
+}
+
+/**
+ * jq's compile error without the jq command line's advice (`(Unix shell quoting issues?)`) and the
+ * position it would print the program after (`at <top-level>, line 1:`): the line is the combined
+ * program's, not the rule's, and nothing follows the colon.
+ */
+function compileErrorText(message: string): string {
+  return message.replace(/ \(Unix shell quoting issues\?\)/g, '').replace(/ at <top-level>, line \d+:$/gm, '');
 }
 
 /**

@@ -23,11 +23,11 @@ export function formatRuleError({ ruleId, field, message }: RuleError): string {
   return printable(ruleId === undefined ? `${where}${message}` : `rule ${JSON.stringify(ruleId)}: ${where}${message}`);
 }
 
-// Errors quote the file (a jq expression, a YAML scalar, a key), which may hold control characters:
+// Errors quote the file (a jq expression, a YAML scalar, a key), and `rules test` an event, which may hold control characters:
 // shown escaped, so a terminal or a log line gets no escape sequence, carriage return or NUL from it.
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g;
 
-function printable(text: string): string {
+export function printable(text: string): string {
   return text.replace(CONTROL, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Document, LineCounter, parseDocument } from 'yaml';
+import { Document, LineCounter, parseDocument, YAMLError } from 'yaml';
 import { isPlainObject } from '../changes/json-equal';
 import { compileRules, registerCompiledRuleSet } from './rule-compiler';
 import { formatRuleErrors, joinField, RuleError } from './rule-errors';
@@ -39,7 +39,7 @@ export function loadRulesFromText(text: string, options: LoadRulesOptions): Load
 function loadText(text: string, options: LoadRulesOptions): LoadRulesResult {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
-  if (doc.errors.length > 0) return { ok: false, errors: doc.errors.map((error) => yamlError(error.message, error.pos[0], lineCounter)) };
+  if (doc.errors.length > 0) return { ok: false, errors: doc.errors.map((error) => yamlError(error, lineCounter)) };
   const json = plainJson(doc);
   if ('error' in json) return { ok: false, errors: [{ field: 'yaml', message: json.error }] };
   const root = json.value;
@@ -47,12 +47,14 @@ function loadText(text: string, options: LoadRulesOptions): LoadRulesResult {
   // An unknown top-level key is reported with the rules' own errors, not instead of them.
   if (!isPlainObject(root) || !Array.isArray(root.rules)) return { ok: false, errors };
   const rawRules = (root as { rules: unknown[] }).rules;
+  const ids: (string | undefined)[] = [];
   const rules = rawRules.flatMap((raw, index) => {
-    const { rule, errors: ruleErrors } = loadRule(raw, index, options);
+    const { rule, id, errors: ruleErrors } = loadRule(raw, index, options);
     errors.push(...ruleErrors);
+    ids.push(id);
     return rule ? [rule] : [];
   });
-  errors.push(...duplicateIds(rawRules, doc, lineCounter));
+  errors.push(...duplicateIds(ids, doc, lineCounter));
   const compiled = compileRules(rules);
   if (!compiled.ok) errors.push(...compiled.errors);
   if (errors.length > 0 || !compiled.ok) return { ok: false, errors };
@@ -74,9 +76,11 @@ export function loadRulesFile(path: string, options: Omit<LoadRulesOptions, 'sou
   return loadRulesFromText(text, { ...options, source: options.source ?? path });
 }
 
-function yamlError(message: string, offset: number, lines: LineCounter): RuleError {
-  const { line, col } = lines.linePos(offset);
-  return { field: `line ${line}, column ${col}`, message: `invalid YAML: ${message.split('\n')[0]}` };
+function yamlError(error: YAMLError, lines: LineCounter): RuleError {
+  const { line, col } = lines.linePos(error.pos[0]);
+  // The library's words for this one are advice to its own callers ("please use YAML.parseAllDocuments()").
+  const message = error.code === 'MULTIPLE_DOCS' ? 'the file holds more than one YAML document (a `---` line after the first): put every rule in one `rules` list' : error.message.split('\n')[0];
+  return { field: `line ${line}, column ${col}`, message: `invalid YAML: ${message}` };
 }
 
 // A JSON copy: aliases become independent values, and an alias bomb or an anchor that contains
@@ -97,13 +101,14 @@ function rootErrors(root: unknown): RuleError[] {
   return errors;
 }
 
-function loadRule(raw: unknown, index: number, options: LoadRulesOptions): { rule?: Rule; errors: RuleError[] } {
+/** One rule, validated after its `${NAME}`s are put in; its id as the service will know it. */
+function loadRule(raw: unknown, index: number, options: LoadRulesOptions): { rule?: Rule; id?: string; errors: RuleError[] } {
   const substituted = isPlainObject(raw) ? applyRuleVariables(raw, options.env) : { rule: raw, errors: [] };
   const { rule, errors } = validateRule(substituted.rule, options);
   const id = isPlainObject(substituted.rule) && typeof substituted.rule.id === 'string' ? substituted.rule.id : undefined;
   const all = [...substituted.errors, ...errors];
   const named = all.map((error) => (id === undefined ? { ...error, field: withPrefix(`rules[${index}]`, error.field) } : { ruleId: id, ...error }));
-  return { rule: all.length === 0 ? rule : undefined, errors: named };
+  return { rule: all.length === 0 ? rule : undefined, id, errors: named };
 }
 
 function withPrefix(prefix: string, field: string): string {
@@ -111,11 +116,12 @@ function withPrefix(prefix: string, field: string): string {
   return field.startsWith('[') ? `${prefix}${field}` : `${prefix}.${field}`;
 }
 
-function duplicateIds(rawRules: unknown[], doc: Document, lines: LineCounter): RuleError[] {
+// The ids with their `${NAME}`s put in: two rules written `id: ${A}` and `id: ${B}` with A=B are one
+// id to the service (their action jobs would share keys, and one rule's actions would be dropped).
+function duplicateIds(ids: (string | undefined)[], doc: Document, lines: LineCounter): RuleError[] {
   const firstIndex = new Map<string, number>();
   const errors: RuleError[] = [];
-  rawRules.forEach((raw, index) => {
-    const id = isPlainObject(raw) && typeof raw.id === 'string' ? raw.id : undefined;
+  ids.forEach((id, index) => {
     if (id === undefined) return;
     const first = firstIndex.get(id);
     if (first === undefined) return void firstIndex.set(id, index);

@@ -12,3 +12,17 @@ export function isOwnWrite(event: ChangeEvent, clientId: string | undefined): bo
   const by = (event.body.trigger as { by?: { userId?: unknown } } | undefined)?.by;
   return by?.userId === clientId || by?.userId === `${clientId}@clients`;
 }
+
+/**
+ * The loop guard applied to an event's matches: those that may run, and the ids of the rules held
+ * back (a `port` action on our own write). The service and `rules test` both use it.
+ */
+export function guardOwnWriteLoops<M extends { ruleId: string; actions: { type: string }[] }>(
+  event: ChangeEvent,
+  matches: M[],
+  clientId: string | undefined,
+): { matches: M[]; held: string[] } {
+  if (!isOwnWrite(event, clientId)) return { matches, held: [] };
+  const loops = (match: M) => match.actions.some((action) => action.type === 'port');
+  return { matches: matches.filter((match) => !loops(match)), held: matches.filter(loops).map((match) => match.ruleId) };
+}
