@@ -67,6 +67,8 @@ describe('buildAppConfig', () => {
     ['SLACK_WEBHOOK_URL', { SLACK_WEBHOOK_URL: 'hooks.slack.com/services/T/B/x' }],
     ['PORT_API_URL', { PORT_API_URL: 'api.port.io/v1' }],
     ['SMEE_URL', { SMEE_URL: 'smee.io/abc' }],
+    ['RECONCILE_INTERVAL', { RECONCILE_INTERVAL: '600h', PORT_CLIENT_ID: 'id', PORT_CLIENT_SECRET: 'secret' }],
+    ['RECONCILE_INTERVAL', { RECONCILE_INTERVAL: '5', PORT_CLIENT_ID: 'id', PORT_CLIENT_SECRET: 'secret' }],
     ['PUBLIC_URL', { REGISTER_CHANGELOG_DESTINATION: 'true', PUBLIC_URL: 'reactor.example.com', PORT_CLIENT_ID: 'id', PORT_CLIENT_SECRET: 'secret' }],
     ['ADMIN_TOKEN', { ADMIN_TOKEN: 'short' }],
     ['QUEUE_PREFIX', { QUEUE_PREFIX: 'has space' }],
@@ -87,6 +89,10 @@ describe('buildAppConfig', () => {
     expect(error).toBeInstanceOf(ConfigurationError);
     expect((error as Error).message).toContain(name);
     expect((error as Error).message).not.toContain('\n');
+  });
+
+  it('should take a RECONCILE_INTERVAL up to 168h (Node timers hold 24.8 days at most)', () => {
+    expect(buildAppConfig({ RECONCILE_INTERVAL: '168h', PORT_CLIENT_ID: 'id', PORT_CLIENT_SECRET: 'secret' }).reconcile?.intervalMs).toBe(604_800_000);
   });
 
   it('should never echo a secret value in its message', () => {

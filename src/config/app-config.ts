@@ -93,6 +93,7 @@ export function buildAppConfig(env: Record<string, string | undefined>): AppConf
 }
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600 };
+const MAX_RECONCILE_SECONDS = 7 * 24 * 3600;
 
 function reconcileConfig(vars: EnvironmentVariables): AppConfig['reconcile'] {
   if (!vars.RECONCILE_INTERVAL) return undefined;
@@ -100,6 +101,8 @@ function reconcileConfig(vars: EnvironmentVariables): AppConfig['reconcile'] {
   const [, amount, unit] = /^(\d+)(s|m|h)?$/.exec(vars.RECONCILE_INTERVAL)!;
   const seconds = Number(amount) * UNIT_SECONDS[unit ?? 's'];
   if (seconds < 10) throw new ConfigurationError(['RECONCILE_INTERVAL must be at least 10 seconds']);
+  // Node's timers hold at most 2^31-1 ms (24.8 days): a longer interval would fire every millisecond.
+  if (seconds > MAX_RECONCILE_SECONDS) throw new ConfigurationError(['RECONCILE_INTERVAL must be at most 168h (7 days)']);
   return { intervalMs: seconds * 1000, onStart: vars.RECONCILE_ON_START !== 'false' };
 }
 

@@ -4,7 +4,9 @@ import { isRedisUnavailable } from '../common/redis-unavailable';
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../ops/metrics.service';
 import { EventEvaluationService } from '../rules/event-evaluation.service';
+import { RulesService } from '../rules/rules.service';
 import { EntityStateStore } from '../sources/entity-state.store';
+import { isNamedBlueprint } from '../sources/reconcile.service';
 
 /** Redis could not take the event; the caller should retry later. */
 export class QueueUnavailableError extends Error {
@@ -33,19 +35,24 @@ export class EventIntakeService {
     private readonly config: AppConfig,
     private readonly metrics: MetricsService,
     private readonly entityState: EntityStateStore,
+    private readonly rules: RulesService,
   ) {}
 
   async accept(event: ChangeEvent): Promise<IntakeResult> {
+    // Catch-up keeps the state of the blueprints the rules name only: what it reads from Port.
+    const caughtUp = this.config.reconcile !== undefined && typeof event.blueprint === 'string' && isNamedBlueprint(this.rules.current(), event.blueprint);
     let duplicate: boolean;
     try {
+      if (caughtUp && (await this.entityState.reportedByCatchUp(event))) return this.duplicate(event, 'catch-up already reported this change, nothing runs twice');
       ({ duplicate } = await this.evaluation.evaluate(event));
     } catch (error) {
       // Redis down: a 503, retry later. Anything else is a fault of ours (a 500, logged), not an outage.
       throw isRedisUnavailable(error) ? new QueueUnavailableError(error) : error;
     }
-    if (duplicate) return this.duplicate(event);
+    if (duplicate) return this.duplicate(event, 'duplicate delivery: already recorded, nothing runs twice');
     this.metrics.eventsReceived.inc({ source: event.source, outcome: 'accepted' });
-    if (this.config.reconcile) await this.rememberState(event);
+    // Catch-up's own events: the run wrote their state already, marked as reported.
+    if (caughtUp && event.source !== 'reconcile') await this.rememberState(event);
     return { eventId: event.id, duplicate: false };
   }
 
@@ -54,9 +61,9 @@ export class EventIntakeService {
     await this.entityState.record(event).catch((error: Error) => this.logger.warn({ eventId: event.id }, `entity state not recorded: ${error.message}`));
   }
 
-  private duplicate(event: ChangeEvent): IntakeResult {
+  private duplicate(event: ChangeEvent, why: string): IntakeResult {
     this.metrics.eventsReceived.inc({ source: event.source, outcome: 'duplicate' });
-    this.logger.log({ eventId: event.id, source: event.source }, 'duplicate delivery: already recorded, nothing runs twice');
+    this.logger.log({ eventId: event.id, source: event.source }, why);
     return { eventId: event.id, duplicate: true };
   }
 }

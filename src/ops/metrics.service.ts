@@ -72,6 +72,27 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly reconcileRuns = new Counter({
+    name: 'reactor_reconcile_runs_total',
+    help: 'Catch-up runs, by outcome: completed (every blueprint read), failed (one or more blueprints, or the run, failed: the log says why), aborted (made no progress for a whole RECONCILE_INTERVAL, or shutdown), skipped (the interval came while a run still making progress was reading)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly reconcileLastCompleted = new Gauge({
+    name: 'reactor_reconcile_last_completed_timestamp_seconds',
+    help: 'When the last catch-up run that read every blueprint the rules name ended (Unix time); alert when it falls behind by several RECONCILE_INTERVALs',
+    aggregator: 'max',
+    registers: [this.registry],
+  });
+
+  readonly reconcileBlueprintFailures = new Counter({
+    name: 'reactor_reconcile_blueprint_failures_total',
+    help: 'Blueprints catch-up could not read or report (not found in Port, the API failing), by blueprint',
+    labelNames: ['blueprint'] as const,
+    registers: [this.registry],
+  });
+
   readonly logLinesDropped = new Counter({
     name: 'reactor_log_lines_dropped_total',
     help: 'Log lines dropped because stdout took nothing while 16 MiB of lines waited (a log reader that stopped reading)',

@@ -13,6 +13,7 @@ describe(ChangelogRegistrationService.name, () => {
   beforeEach(() => {
     jest.spyOn(Logger.prototype, 'log').mockImplementation();
     jest.spyOn(Logger.prototype, 'error').mockImplementation();
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation();
     blueprints = {
       service: { identifier: 'service' },
       vm: { identifier: 'vm', changelogDestination: { type: 'KAFKA' } },
@@ -46,7 +47,7 @@ describe(ChangelogRegistrationService.name, () => {
         unchanged: ['done'],
         failed: [],
       });
-      expect(Logger.prototype.log).toHaveBeenCalledWith(
+      expect(Logger.prototype.warn).toHaveBeenCalledWith(
         'blueprint vm: changelogDestination set to WEBHOOK https://reactor.example.com/webhooks/port (was KAFKA)',
       );
     });
@@ -64,8 +65,30 @@ describe(ChangelogRegistrationService.name, () => {
 
       await sut.register(['service'], 'https://reactor.example.com');
 
-      const [message] = (Logger.prototype.log as jest.Mock).mock.calls[0] as [string];
+      const [message] = (Logger.prototype.warn as jest.Mock).mock.calls[0] as [string];
       expect(message).toBe('blueprint service: changelogDestination set to WEBHOOK https://reactor.example.com/webhooks/port (was WEBHOOK https://smee.io/channel)');
+    });
+
+    it('should leave a blueprint whose changelog goes to Kafka when this service consumes Kafka', async () => {
+      sut = new ChangelogRegistrationService(port, { consumesKafka: true });
+
+      await expect(sut.register(['service', 'vm'], 'https://reactor.example.com')).resolves.toEqual({
+        changed: [{ blueprint: 'service', previous: null, destination: OURS }],
+        unchanged: ['vm'],
+        failed: [],
+      });
+      expect(Logger.prototype.log).toHaveBeenCalledWith('blueprint vm: changelogDestination left as KAFKA, which this service consumes');
+    });
+
+    it.each([
+      ['https://reactor.example.com/', 'https://reactor.example.com/webhooks/port'],
+      ['https://reactor.example.com/webhooks/port', 'https://reactor.example.com/webhooks/port'],
+      ['https://relay.example.com/ch?key=abc', 'https://relay.example.com/ch/webhooks/port?key=abc'],
+      ['https://relay.example.com/base/#frag', 'https://relay.example.com/base/webhooks/port'],
+    ])('should register PUBLIC_URL %s as %s', async (publicUrl, url) => {
+      await sut.register(['service'], publicUrl);
+
+      expect(port.patchBlueprint).toHaveBeenCalledWith('service', { changelogDestination: { type: 'WEBHOOK', url } });
     });
 
     it('should log a blueprint it cannot read and go on with the others', async () => {

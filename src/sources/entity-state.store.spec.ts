@@ -15,19 +15,48 @@ const event = (action: string, diff: { before?: object | null; after?: object | 
 };
 
 describe(EntityStateStore.name, () => {
-  let redis: jest.Mocked<Pick<Redis, 'hset' | 'hdel' | 'hscan' | 'evalsha' | 'sismember' | 'sadd'>>;
+  let redis: jest.Mocked<Pick<Redis, 'hset' | 'hdel' | 'hget' | 'hscan' | 'evalsha' | 'sismember' | 'sadd'>>;
   let sut: EntityStateStore;
 
   beforeEach(() => {
     redis = {
       hset: jest.fn().mockResolvedValue(1),
       hdel: jest.fn().mockResolvedValue(1),
+      hget: jest.fn().mockResolvedValue(null),
       hscan: jest.fn(),
       evalsha: jest.fn(),
       sismember: jest.fn().mockResolvedValue(0),
       sadd: jest.fn().mockResolvedValue(1),
     } as never;
     sut = new EntityStateStore(redis as unknown as Redis, { queuePrefix: 'pfx' } as AppConfig);
+  });
+
+  describe('reportedByCatchUp', () => {
+    const healthy = { identifier: 'a', properties: { health: 'Healthy' } };
+    const degraded = { identifier: 'a', properties: { health: 'Degraded' }, team: [] };
+    const reported = encodeEntityState(degraded, true);
+    const rows: [string, string | null, ChangeEvent, boolean][] = [
+      ['the change catch-up reported (the event leaves out the empty team)', reported, event('UPDATE', { before: healthy, after: { ...degraded, team: undefined } }), true],
+      ['a CREATE catch-up reported', reported, event('CREATE', { before: null, after: degraded }), true],
+      ['the same state, but brought by an event', encodeEntityState(degraded), event('UPDATE', { before: healthy, after: degraded }), false],
+      ['a later change from the reported state', reported, event('UPDATE', { before: degraded, after: healthy }), false],
+      ['an event that changes none of the compared fields', reported, event('UPDATE', { before: degraded, after: { ...degraded, updatedAt: 'now' } }), false],
+      ['an entity with no state', null, event('UPDATE', { before: healthy, after: degraded }), false],
+      ['a DELETE', reported, event('DELETE', { before: degraded, after: null }), false],
+    ];
+    it.each(rows)('should tell whether catch-up already reported it: %s', async (_name, stored, change, expected) => {
+      redis.hget.mockResolvedValue(stored);
+
+      await expect(sut.reportedByCatchUp(change)).resolves.toBe(expected);
+    });
+
+    it("should never hold back catch-up's own event", async () => {
+      redis.hget.mockResolvedValue(reported);
+      const own = { ...event('UPDATE', { before: healthy, after: degraded }), source: 'reconcile' as const };
+
+      await expect(sut.reportedByCatchUp(own)).resolves.toBe(false);
+      expect(redis.hget).not.toHaveBeenCalled();
+    });
   });
 
   describe('record', () => {
@@ -68,7 +97,7 @@ describe(EntityStateStore.name, () => {
 
       expect(redis.hscan).toHaveBeenNthCalledWith(2, 'pfx:state:service', '7', 'COUNT', 1000);
       expect([...states.keys()]).toEqual(['a', 'b']);
-      expect(states.get('b')).toEqual({ fingerprint: b.split(' ')[0], raw: b });
+      expect(states.get('b')).toEqual({ fingerprint: b.split(' ')[0], raw: b, reportedByCatchUp: false });
     });
   });
 

@@ -4,7 +4,7 @@ import type { ChangeEvent, EntitySnapshot } from '../changes/change-event';
 import { LuaScript } from '../common/lua-script';
 import { AppConfig } from '../config/app-config';
 import { PRODUCER_REDIS } from '../queue/producer-redis.provider';
-import { encodeEntityState, storedState, type StoredEntityState } from './entity-state';
+import { alreadyReported, encodeEntityState, storedState, type StoredEntityState } from './entity-state';
 
 /** One entity's move from the state a reconcile run compared against to the state it found. */
 export interface StateUpdate {
@@ -13,6 +13,8 @@ export interface StateUpdate {
   expected: string | null;
   /** The state to keep; null = forget the entity (deleted). */
   next: EntitySnapshot | null;
+  /** Catch-up queues the change to `next`: kept marked as reported (see entity-state.ts). */
+  reported?: boolean;
 }
 
 const BATCH = 500;
@@ -55,6 +57,16 @@ export class EntityStateStore {
     }
   }
 
+  /** Whether catch-up already reported the change `event` makes (see `alreadyReported`); never for catch-up's own events. */
+  async reportedByCatchUp(event: ChangeEvent): Promise<boolean> {
+    if (event.source === 'reconcile' || event.resourceType !== 'entity' || !event.blueprint || !event.entity) return false;
+    if (event.action !== 'CREATE' && event.action !== 'UPDATE') return false;
+    const { before, after } = event.body.diff ?? {};
+    if (!isObject(after)) return false;
+    const raw = await this.redis.hget(this.key(event.blueprint), event.entity);
+    return raw !== null && alreadyReported(storedState(raw), isObject(before) ? before : null, after);
+  }
+
   /** Every entity of the blueprint, by identifier (HSCAN: no long block of Redis on a large blueprint). */
   async snapshot(blueprint: string): Promise<Map<string, StoredEntityState>> {
     const states = new Map<string, StoredEntityState>();
@@ -83,7 +95,7 @@ export class EntityStateStore {
     for (let i = 0; i < updates.length; i += BATCH) {
       const args = updates
         .slice(i, i + BATCH)
-        .flatMap((update) => [update.entity, update.expected ?? '', update.next ? encodeEntityState(update.next) : '']);
+        .flatMap((update) => [update.entity, update.expected ?? '', update.next ? encodeEntityState(update.next, update.reported) : '']);
       const result = (await COMPARE_AND_SET.run(this.redis, [this.key(blueprint)], args)) as number[];
       applied.push(...result.map((flag) => flag === 1));
     }
@@ -101,6 +113,19 @@ export class EntityStateStore {
 
   async recordedBlueprints(): Promise<string[]> {
     return this.redis.smembers(this.recordedKey());
+  }
+
+  /** Every blueprint with a state hash, recorded by catch-up or not (an earlier version kept every blueprint's). */
+  async storedBlueprints(): Promise<string[]> {
+    const prefix = this.key('');
+    const blueprints: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      for (const key of keys) blueprints.push(key.slice(prefix.length));
+      cursor = next;
+    } while (cursor !== '0');
+    return blueprints;
   }
 
   /** Drops the blueprint's state and mark: if the rules name it again, its next run records afresh. */

@@ -8,27 +8,52 @@ export const COMPARED_FIELDS = ['properties', 'relations', 'title', 'team', 'ico
 /** The last state of one entity as the service saw it, as kept in Redis. */
 export interface StoredEntityState {
   fingerprint: string;
-  /** The exact value in Redis (`<fingerprint> <json>`): what a compare-and-set expects. */
+  /** The exact value in Redis (`<fingerprint>[+] <json>`): what a compare-and-set expects. */
   raw: string;
+  /** Catch-up found this state and queued the change to it (`+` after the fingerprint). */
+  reportedByCatchUp: boolean;
 }
+
+// After the fingerprint: this state is one catch-up reported (queued a change to), not one an event brought.
+const REPORTED_MARK = '+';
 
 /**
  * Hash of the compared fields, over canonical JSON with null members dropped: Port reports an
- * unset property as null or leaves it out depending on the route, and both mean "no value".
+ * unset property as null or leaves it out depending on the route, and both mean "no value". So
+ * for an empty `team` (`[]`) or `relations` (`{}`): a changelog body may leave out what the
+ * entity listing gives as empty.
  */
 export function entityFingerprint(entity: EntitySnapshot): string {
   const compared: Record<string, unknown> = {};
-  for (const field of COMPARED_FIELDS) compared[field] = entity[field];
+  for (const field of COMPARED_FIELDS) if (!isEmpty(entity[field])) compared[field] = entity[field];
   return createHash('sha256').update(canonicalJson(withoutNulls(compared))).digest('hex').slice(0, 32);
 }
 
-/** The fingerprint first, so a run compares thousands of entities without parsing their JSON. */
-export function encodeEntityState(entity: EntitySnapshot): string {
-  return `${entityFingerprint(entity)} ${JSON.stringify(entity)}`;
+/**
+ * The fingerprint first, so a run compares thousands of entities without parsing their JSON; marked
+ * when catch-up reported the change to this state, so the event Port sends late for the same change
+ * is known as one already reported (see EntityStateStore.reportedByCatchUp).
+ */
+export function encodeEntityState(entity: EntitySnapshot, reportedByCatchUp = false): string {
+  return `${entityFingerprint(entity)}${reportedByCatchUp ? REPORTED_MARK : ''} ${JSON.stringify(entity)}`;
 }
 
 export function storedState(raw: string): StoredEntityState {
-  return { fingerprint: raw.slice(0, raw.indexOf(' ')), raw };
+  const head = raw.slice(0, raw.indexOf(' '));
+  const reportedByCatchUp = head.endsWith(REPORTED_MARK);
+  return { fingerprint: reportedByCatchUp ? head.slice(0, -REPORTED_MARK.length) : head, raw, reportedByCatchUp };
+}
+
+/**
+ * Whether `event` is a change catch-up already reported: the entity's stored state is one catch-up
+ * queued a change to, and the event changes the entity (its compared fields) to exactly that state.
+ * Port's own event for a change comes after catch-up when it was delayed, or when the service
+ * missed it for a while and Port retried it; its id differs from catch-up's (the time differs).
+ */
+export function alreadyReported(stored: StoredEntityState | undefined, before: EntitySnapshot | null, after: EntitySnapshot): boolean {
+  if (!stored?.reportedByCatchUp) return false;
+  const fingerprint = entityFingerprint(after);
+  return stored.fingerprint === fingerprint && (before === null || entityFingerprint(before) !== fingerprint);
 }
 
 /** The entity JSON of a stored value; null when it cannot be read (a value from an older format). */
@@ -39,6 +64,12 @@ export function storedEntity(raw: string): EntitySnapshot | null {
   } catch {
     return null;
   }
+}
+
+function isEmpty(value: unknown): boolean {
+  if (value === null || value === undefined) return true;
+  if (Array.isArray(value)) return value.length === 0;
+  return typeof value === 'object' && Object.keys(value).length === 0;
 }
 
 function withoutNulls(value: unknown): unknown {

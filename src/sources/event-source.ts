@@ -1,7 +1,8 @@
-/** What readiness and metrics report of one event source (smee, kafka). */
+/** What readiness and metrics report of one event source (smee, kafka) or of catch-up (reconcile). */
 export interface EventSourceStatus {
-  name: 'smee' | 'kafka';
-  state: 'starting' | 'connected' | 'reconnecting' | 'stopped' | 'failed';
+  name: 'smee' | 'kafka' | 'reconcile';
+  /** `running`, `idle` and `failing` are catch-up's; only `failed` (a source that gave up) makes the process unready. */
+  state: 'starting' | 'connected' | 'reconnecting' | 'stopped' | 'failed' | 'running' | 'idle' | 'failing';
   /** Short, secret-free detail: the channel host, the topic, the last error code. */
   detail?: string;
 }
@@ -12,7 +13,7 @@ export interface EventSourceStatus {
  * normalise -> dedupe -> queue path (EventIntakeService or the webhook route itself).
  */
 export interface ChangeEventSource {
-  readonly name: EventSourceStatus['name'];
+  readonly name: 'smee' | 'kafka';
   start(): Promise<void>;
   stop(): Promise<void>;
   status(): EventSourceStatus;

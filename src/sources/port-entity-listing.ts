@@ -8,6 +8,8 @@ export interface ListingOptions {
   signal: AbortSignal;
   /** Told each time a 429 makes the listing wait. */
   onWait?: (ms: number) => void;
+  /** Told each time a page has been read. */
+  onPage?: () => void;
 }
 
 /**
@@ -25,6 +27,7 @@ export async function listAllEntities(
   do {
     const page = await waitingOutRateLimits(() => port.searchEntities(blueprint, { limit: options.limit, from, signal: options.signal }), options);
     for (const entity of page.entities) entities.push(entity);
+    options.onPage?.();
     from = page.next;
     if (from !== undefined && seen.has(from)) throw new Error(`Port repeated a page cursor of ${blueprint}`);
     if (from !== undefined) seen.add(from);

@@ -31,6 +31,14 @@ describe('entityFingerprint', () => {
     expect(entityFingerprint(a)).toBe(entityFingerprint(b));
   });
 
+  it('should take an empty team or relations as none (the changelog body may leave out what the listing gives empty)', () => {
+    const fromWebhook = { identifier: 'k', title: 'K', properties: { health: 'Healthy' } };
+    const fromListing = { ...fromWebhook, team: [], relations: {}, icon: null };
+
+    expect(entityFingerprint(fromListing)).toBe(entityFingerprint(fromWebhook));
+    expect(entityFingerprint({ ...fromWebhook, team: ['sre'] })).not.toBe(entityFingerprint(fromWebhook));
+  });
+
   it.each([
     ['a property', { properties: { tier: 2 } }],
     ['a relation', { relations: { domain: 'billing' } }],
@@ -45,6 +53,13 @@ describe('entityFingerprint', () => {
 describe(diffEntityStates.name, () => {
   it('should find nothing when Port lists what was stored', () => {
     expect(diffEntityStates(stored(svc('a'), svc('b')), [svc('b'), svc('a', {}, { updatedAt: 'later' })])).toEqual([]);
+  });
+
+  it('should not report a state stored under an earlier fingerprint when the entity is the same', () => {
+    const entity = { identifier: 'k', title: 'K', team: [], properties: { health: 'Healthy' } };
+    const olderFingerprint = `${'0'.repeat(32)} ${JSON.stringify(entity)}`;
+
+    expect(diffEntityStates(new Map([['k', storedState(olderFingerprint)]]), [entity])).toEqual([]);
   });
 
   it('should report a CREATE, an UPDATE and a DELETE with the stored before and the listed after', () => {

@@ -28,7 +28,7 @@ export function diffEntityStates(stored: ReadonlyMap<string, StoredEntityState>,
   for (const [id, entity] of listed) {
     const state = stored.get(id);
     if (!state) differences.push({ action: 'CREATE', entity: id, expected: null, before: null, after: entity });
-    else if (state.fingerprint !== entityFingerprint(entity)) {
+    else if (changedSince(state, entityFingerprint(entity))) {
       differences.push({ action: 'UPDATE', entity: id, expected: state.raw, before: storedEntity(state.raw), after: entity });
     }
   }
@@ -36,6 +36,18 @@ export function diffEntityStates(stored: ReadonlyMap<string, StoredEntityState>,
     if (!listed.has(id)) differences.push({ action: 'DELETE', entity: id, expected: state.raw, before: storedEntity(state.raw), after: null });
   }
   return differences;
+}
+
+/**
+ * Whether the stored state differs from a listed entity's fingerprint. The stored fingerprint was
+ * computed when the state was written; when it differs, the stored entity is fingerprinted again,
+ * so a state written by an earlier version (which, say, counted `team: []` apart from no team) is
+ * not reported as a change of every such entity.
+ */
+function changedSince(state: StoredEntityState, fingerprint: string): boolean {
+  if (state.fingerprint === fingerprint) return false;
+  const entity = storedEntity(state.raw);
+  return entity === null || entityFingerprint(entity) !== fingerprint;
 }
 
 /**
@@ -52,6 +64,6 @@ export function reconcileEvent(blueprint: string, difference: EntityDifference, 
     diff: { before: difference.before, after: difference.after },
   };
   const parsed = parsePortBody(body, { source: 'reconcile', receivedAt: now });
-  if (!parsed.ok) throw new Error(`reconcile built an invalid event for ${blueprint}/${difference.entity}: ${parsed.errors.map((e) => e.field).join(', ')}`);
+  if (!parsed.ok) throw new Error(`the service refuses the event: ${parsed.errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`);
   return parsed.event;
 }

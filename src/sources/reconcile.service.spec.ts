@@ -22,6 +22,7 @@ describe(ReconcileService.name, () => {
     isRecorded: jest.Mock;
     markRecorded: jest.Mock;
     recordedBlueprints: jest.Mock;
+    storedBlueprints: jest.Mock;
     forget: jest.Mock;
   };
   let intake: { accept: jest.Mock };
@@ -45,10 +46,10 @@ describe(ReconcileService.name, () => {
     store = {
       snapshot: jest.fn(async (bp: string) => new Map(state[bp] ?? [])),
       compareAndSet: jest.fn(async (bp: string, updates: StateUpdate[]) =>
-        updates.map(({ entity, expected, next }) => {
+        updates.map(({ entity, expected, next, reported }) => {
           const hash = (state[bp] ??= new Map());
           if ((hash.get(entity)?.raw ?? null) !== expected) return false;
-          if (next) hash.set(entity, storedState(encodeEntityState(next)));
+          if (next) hash.set(entity, storedState(encodeEntityState(next, reported)));
           else hash.delete(entity);
           return true;
         }),
@@ -56,6 +57,7 @@ describe(ReconcileService.name, () => {
       isRecorded: jest.fn(async (bp: string) => recorded.has(bp)),
       markRecorded: jest.fn(async (bp: string) => void recorded.add(bp)),
       recordedBlueprints: jest.fn(async () => [...recorded]),
+      storedBlueprints: jest.fn(async () => Object.keys(state)),
       forget: jest.fn(async (bp: string) => {
         recorded.delete(bp);
         delete state[bp];
@@ -69,7 +71,7 @@ describe(ReconcileService.name, () => {
 
   describe('run', () => {
     it('should only record the state on the first run of a blueprint', async () => {
-      await expect(run()).resolves.toEqual({ blueprints: ['service'], recorded: ['service'], failed: [], created: 0, updated: 0, deleted: 0, queued: 0 });
+      await expect(run()).resolves.toEqual({ blueprints: ['service'], recorded: ['service'], failed: [], created: 0, updated: 0, deleted: 0, queued: 0, unreported: 0 });
 
       expect(intake.accept).not.toHaveBeenCalled();
       expect([...state.service.keys()]).toEqual(['a', 'b']);
@@ -84,6 +86,20 @@ describe(ReconcileService.name, () => {
 
       expect(queued()).toEqual(['UPDATE a', 'CREATE c', 'DELETE b']);
       expect(intake.accept.mock.calls[0][0]).toMatchObject({ source: 'reconcile', body: { diff: { before: svc('a'), after: svc('a', 'Degraded') } } });
+      // The states it reported are marked, so Port's own late event for the same change is known.
+      expect([...state.service.values()].map((stored) => stored.reportedByCatchUp)).toEqual([true, true]);
+    });
+
+    it('should leave out a change no event can carry, report the others, and find it again next run', async () => {
+      await run();
+      let deep: Record<string, unknown> = { leaf: 1 };
+      for (let i = 0; i < 130; i += 1) deep = { deeper: deep };
+      listings.service = [svc('a', 'Degraded'), { ...svc('deep'), properties: { deep } }, svc('b', 'Degraded')];
+
+      await expect(run()).resolves.toMatchObject({ created: 0, updated: 2, queued: 2, unreported: 1, failed: [] });
+      expect(queued()).toEqual(['UPDATE a', 'UPDATE b']);
+      expect(Logger.prototype.warn).toHaveBeenCalledWith(expect.stringMatching(/^reconcile: the CREATE of service\/deep cannot be reported: the service refuses the event: body: /));
+      await expect(run()).resolves.toMatchObject({ unreported: 1, queued: 0 });
     });
 
     it('should not queue a change a webhook recorded while the pages were read', async () => {
@@ -113,6 +129,15 @@ describe(ReconcileService.name, () => {
 
       await expect(run()).resolves.toMatchObject({ recorded: ['service'], queued: 0 });
       expect(store.forget).toHaveBeenCalledWith('service');
+    });
+
+    it('should drop the state kept of a blueprint no rule names, though never recorded by catch-up', async () => {
+      state.otherbp = new Map([['x', storedState(encodeEntityState(svc('x')))]]);
+
+      await run();
+
+      expect(store.forget).toHaveBeenCalledWith('otherbp');
+      expect(state.otherbp).toBeUndefined();
     });
 
     it('should follow next cursors with limit 500', async () => {
@@ -166,6 +191,64 @@ describe(ReconcileService.name, () => {
       await expect(first).resolves.toBeUndefined();
       await expect(second).resolves.toMatchObject({ recorded: ['service'] });
       expect(Logger.prototype.warn).toHaveBeenCalledWith('reconcile run aborted: a newer reconcile run started');
+    });
+  });
+
+  describe('the interval while a run is in progress', () => {
+    const metrics = () => ({ reconcileRuns: { inc: jest.fn() }, reconcileLastCompleted: { set: jest.fn() }, reconcileBlueprintFailures: { inc: jest.fn() } });
+    let m: ReturnType<typeof metrics>;
+    beforeEach(() => {
+      jest.useFakeTimers();
+      m = metrics();
+      sut = new ReconcileService(port, store, intake, { current: () => ruleSet }, { onStart: true, intervalMs: 60_000 }, { metrics: m as never });
+    });
+    afterEach(async () => {
+      await sut.stop();
+      jest.useRealTimers();
+    });
+
+    it('should let a run that reads a page every 25 s finish though it takes 3 intervals, skipping those intervals', async () => {
+      // 8 pages of 25 s: 200 s, longer than 3 intervals of 60 s.
+      let page = 0;
+      port.searchEntities.mockImplementation(async () => {
+        await new Promise((resolve) => setTimeout(resolve, 25_000));
+        page += 1;
+        return { entities: [svc(`e${page}`)], next: page < 8 ? `c${page}` : undefined };
+      });
+
+      sut.start();
+      await jest.advanceTimersByTimeAsync(201_000);
+
+      expect(port.searchEntities).toHaveBeenCalledTimes(8);
+      expect([...state.service.keys()]).toHaveLength(8);
+      expect(m.reconcileRuns.inc.mock.calls).toEqual([[{ outcome: 'skipped' }], [{ outcome: 'skipped' }], [{ outcome: 'skipped' }], [{ outcome: 'completed' }]]);
+      expect(sut.status()).toMatchObject({ name: 'reconcile', state: 'idle', detail: expect.stringMatching(/^last run completed at /) });
+    });
+
+    it('should abort a run that made no progress for a whole interval and start a new one', async () => {
+      port.searchEntities.mockImplementationOnce(
+        (_bp, request) => new Promise((_resolve, reject) => request.signal!.addEventListener('abort', () => reject(request.signal!.reason))),
+      );
+
+      sut.start();
+      await jest.advanceTimersByTimeAsync(59_000);
+      expect(sut.status()).toMatchObject({ state: 'running', detail: 'no run has ended yet' });
+      await jest.advanceTimersByTimeAsync(2_000);
+
+      expect(Logger.prototype.warn).toHaveBeenCalledWith('reconcile run aborted: it made no progress for 60 s');
+      expect(m.reconcileRuns.inc.mock.calls).toEqual([[{ outcome: 'aborted' }], [{ outcome: 'completed' }]]);
+      expect(recorded.has('service')).toBe(true);
+    });
+
+    it('should report a run whose blueprint failed as failing, in readiness and metrics', async () => {
+      port.searchEntities.mockRejectedValueOnce(new PermanentActionError('404', 404));
+
+      sut.start();
+      await jest.advanceTimersByTimeAsync(1_000);
+
+      expect(sut.status()).toMatchObject({ state: 'failing', detail: expect.stringMatching(/^last run failed at .*; failed: service$/) });
+      expect(m.reconcileBlueprintFailures.inc).toHaveBeenCalledWith({ blueprint: 'service' });
+      expect(m.reconcileLastCompleted.set).not.toHaveBeenCalled();
     });
   });
 

@@ -3,6 +3,7 @@ import { PortApiClient } from '../actions/port/port-api.client';
 import { AppConfig } from '../config/app-config';
 import { EventIntakeService } from '../ingest/event-intake.service';
 import { IngestModule } from '../ingest/ingest.module';
+import { MetricsService } from '../ops/metrics.service';
 import { RulesService } from '../rules/rules.service';
 import { ChangelogRegistrationService } from './changelog-registration.service';
 import { EntityStateStore } from './entity-state.store';
@@ -26,11 +27,15 @@ import { SourcesService } from './sources.service';
     },
     {
       provide: ReconcileService,
-      inject: [PortApiClient, EntityStateStore, EventIntakeService, RulesService, AppConfig],
-      useFactory: (port: PortApiClient, store: EntityStateStore, intake: EventIntakeService, rules: RulesService, config: AppConfig) =>
-        new ReconcileService(port, store, intake, rules, config.reconcile ?? { onStart: false }),
+      inject: [PortApiClient, EntityStateStore, EventIntakeService, RulesService, AppConfig, MetricsService],
+      useFactory: (port: PortApiClient, store: EntityStateStore, intake: EventIntakeService, rules: RulesService, config: AppConfig, metrics: MetricsService) =>
+        new ReconcileService(port, store, intake, rules, config.reconcile ?? { onStart: false }, { metrics }),
     },
-    { provide: ChangelogRegistrationService, inject: [PortApiClient], useFactory: (port: PortApiClient) => new ChangelogRegistrationService(port) },
+    {
+      provide: ChangelogRegistrationService,
+      inject: [PortApiClient, AppConfig],
+      useFactory: (port: PortApiClient, config: AppConfig) => new ChangelogRegistrationService(port, { consumesKafka: config.kafka !== undefined }),
+    },
   ],
   exports: [SourcesService],
 })

@@ -57,8 +57,10 @@ export class SourcesService {
     }
   }
 
-  /** The enabled sources only: a source that was never configured reports nothing. */
+  /** The enabled sources only: a source that was never configured reports nothing; catch-up once it started. */
   statuses(): EventSourceStatus[] {
-    return this.sources.map((source) => source.status()).filter((status) => status.detail !== undefined || status.state !== 'stopped');
+    const sources = this.sources.map((source) => source.status()).filter((status) => status.detail !== undefined || status.state !== 'stopped');
+    const reconcile = this.reconcile.status();
+    return reconcile ? [...sources, reconcile] : sources;
   }
 }

@@ -43,6 +43,16 @@ function webhookUpdate(before: EntitySnapshot, after: EntitySnapshot): ChangeEve
   return parsed.event;
 }
 
+/** A changelog webhook body, as Port sends it at `at`. */
+function webhookBody(before: EntitySnapshot, after: EntitySnapshot, at: string): object {
+  return {
+    action: 'UPDATE', resourceType: 'entity', status: 'SUCCESS',
+    trigger: { by: { orgId: 'org_1', userId: 'someone@example.com' }, origin: 'UI', at },
+    context: { blueprint: 'service', entity: after.identifier, runId: null },
+    diff: { before, after },
+  };
+}
+
 describe('Reconcile against a Port API on loopback (real Redis, real intake)', () => {
   let catalog: FakePortCatalog;
   let port: MockTarget;
@@ -64,6 +74,10 @@ describe('Reconcile against a Port API on loopback (real Redis, real intake)', (
       PORT_API_URL: port.url('/v1'),
       PORT_CLIENT_ID: 'cid',
       PORT_CLIENT_SECRET: 'csecret',
+      WEBHOOK_SIGNATURE: 'off',
+      // Catch-up on, so webhooks keep the state, but its own schedule never runs here: the tests run `sut`.
+      RECONCILE_INTERVAL: '168h',
+      RECONCILE_ON_START: 'false',
     });
     client = new PortApiClient({ baseUrl: t.config.port.apiUrl, clientId: 'cid', clientSecret: 'csecret' });
     store = new EntityStateStore(t.app.get<Redis>(PRODUCER_REDIS), t.config);
@@ -104,6 +118,35 @@ describe('Reconcile against a Port API on loopback (real Redis, real intake)', (
     await store.record(webhookUpdate(svc('a'), svc('a', 'Degraded')));
 
     await expect(sut.trigger()).resolves.toMatchObject({ updated: 0, queued: 0 });
+  });
+
+  it("should answer Port's own late event for a change catch-up reported as a duplicate, and run nothing twice", async () => {
+    await sut.trigger();
+    catalog.entities.service = [svc('a', 'Degraded'), svc('b'), svc('c')];
+    await expect(sut.trigger()).resolves.toMatchObject({ updated: 1, queued: 1 });
+    // As Port sends it: its own time, and without the metadata and the empty relations the listing has.
+    const { updatedAt: _u, relations: _r, ...degraded } = svc('a', 'Degraded');
+    const late = webhookBody(svc('a'), degraded, new Date().toISOString());
+
+    const answer = await t.app.inject({ method: 'POST', url: '/webhooks/port', payload: late });
+
+    expect([answer.statusCode, answer.json()]).toEqual([202, { eventId: expect.any(String), duplicate: true }]);
+    expect(await queuedEvents()).toHaveLength(1);
+    const next = await t.app.inject({ method: 'POST', url: '/webhooks/port', payload: webhookBody(degraded, svc('a'), new Date(Date.now() + 1).toISOString()) });
+    expect(next.json()).toMatchObject({ duplicate: false });
+    expect(await queuedEvents()).toHaveLength(2);
+  });
+
+  it('should keep the state of the blueprints the rules name only', async () => {
+    const redis = t.app.get<Redis>(PRODUCER_REDIS);
+    for (const blueprint of ['service', 'vm']) {
+      const body = { ...webhookBody(svc('z'), svc('z', 'Degraded'), new Date().toISOString()), context: { blueprint, entity: 'z' } };
+      expect((await t.app.inject({ method: 'POST', url: '/webhooks/port', payload: body })).statusCode).toBe(202);
+    }
+
+    expect(await redis.hkeys(`${t.config.queuePrefix}:state:service`)).toEqual(['z']);
+    expect(await redis.exists(`${t.config.queuePrefix}:state:vm`)).toBe(0);
+    expect(await queuedEvents()).toHaveLength(2);
   });
 
   it('should read every page, following next with limit 500', async () => {
