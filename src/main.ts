@@ -65,7 +65,8 @@ async function runWorkerProcess(config: AppConfig): Promise<void> {
 }
 
 /**
- * Stop taking webhooks first (in-flight requests finish), then close sources, the worker process,
+ * Close the sources first (smee's deliveries already read from the channel still reach the HTTP
+ * route), then stop taking webhooks (in-flight requests finish), then close the worker process,
  * queues and workers (workers finish their active jobs); Nest's own hooks would close the workers
  * before the HTTP server. Returns the shutdown, which runs once whoever asks.
  */
@@ -73,9 +74,9 @@ function handleSignals(app: NestFastifyApplication, workers?: WorkerProcess): Sh
   return onShutdown(async (reason, code = 0) => {
     workers?.expectExit();
     const logger = app.get(Logger);
-    logger.log(`${reason}: shutting down: no new webhooks`, 'Main');
-    await closeHttpServer(app);
+    logger.log(`${reason}: shutting down: no new events`, 'Main');
     if (app.get(AppConfig).runsApi) await app.get(SourcesService).stopAll();
+    await closeHttpServer(app);
     logger.log('HTTP server and sources closed; finishing active jobs', 'Main');
     await workers?.stop();
     await app.close();

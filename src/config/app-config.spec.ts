@@ -67,6 +67,7 @@ describe('buildAppConfig', () => {
     ['SLACK_WEBHOOK_URL', { SLACK_WEBHOOK_URL: 'hooks.slack.com/services/T/B/x' }],
     ['PORT_API_URL', { PORT_API_URL: 'api.port.io/v1' }],
     ['SMEE_URL', { SMEE_URL: 'smee.io/abc' }],
+    ['SMEE_URL', { SMEE_URL: 'https://user:pass@smee.io/abc' }],
     ['RECONCILE_INTERVAL', { RECONCILE_INTERVAL: '600h', PORT_CLIENT_ID: 'id', PORT_CLIENT_SECRET: 'secret' }],
     ['RECONCILE_INTERVAL', { RECONCILE_INTERVAL: '5', PORT_CLIENT_ID: 'id', PORT_CLIENT_SECRET: 'secret' }],
     ['PUBLIC_URL', { REGISTER_CHANGELOG_DESTINATION: 'true', PUBLIC_URL: 'reactor.example.com', PORT_CLIENT_ID: 'id', PORT_CLIENT_SECRET: 'secret' }],
@@ -93,6 +94,13 @@ describe('buildAppConfig', () => {
 
   it('should take a RECONCILE_INTERVAL up to 168h (Node timers hold 24.8 days at most)', () => {
     expect(buildAppConfig({ RECONCILE_INTERVAL: '168h', PORT_CLIENT_ID: 'id', PORT_CLIENT_SECRET: 'secret' }).reconcile?.intervalMs).toBe(604_800_000);
+  });
+
+  it.each([
+    [{ KAFKA_BROKERS: 'k:9092' }, 'Invalid configuration: KAFKA_ORG_ID must be set when KAFKA_BROKERS is'],
+    [{ KAFKA_BROKERS: 'k:9092', KAFKA_ORG_ID: 'org', KAFKA_USERNAME: 'u' }, 'Invalid configuration: KAFKA_PASSWORD must be set when KAFKA_USERNAME is'],
+  ])('should say which variable a Kafka setting needs: %j', (env, message) => {
+    expect(() => buildAppConfig(env)).toThrow(message);
   });
 
   it('should never echo a secret value in its message', () => {

@@ -75,7 +75,7 @@ export function buildAppConfig(env: Record<string, string | undefined>): AppConf
     },
     webhookSignature: vars.WEBHOOK_SIGNATURE ?? (vars.PORT_CLIENT_SECRET ? 'required' : 'off'),
     slack: { defaultWebhookUrl: vars.SLACK_WEBHOOK_URL },
-    smeeUrl: vars.SMEE_URL,
+    smeeUrl: smeeUrl(vars.SMEE_URL),
     kafka: kafkaConfig(vars),
     reconcile: reconcileConfig(vars),
     registration: registrationConfig(vars),
@@ -104,6 +104,14 @@ function reconcileConfig(vars: EnvironmentVariables): AppConfig['reconcile'] {
   // Node's timers hold at most 2^31-1 ms (24.8 days): a longer interval would fire every millisecond.
   if (seconds > MAX_RECONCILE_SECONDS) throw new ConfigurationError(['RECONCILE_INTERVAL must be at most 168h (7 days)']);
   return { intervalMs: seconds * 1000, onStart: vars.RECONCILE_ON_START !== 'false' };
+}
+
+/** The stream is fetched, and fetch refuses a URL with a user or password: said at start, not retried every 3 s. */
+function smeeUrl(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const url = new URL(value);
+  if (url.username || url.password) throw new ConfigurationError(['SMEE_URL must not carry a user or password (the stream cannot send them): use the channel URL']);
+  return value;
 }
 
 function registrationConfig(vars: EnvironmentVariables): AppConfig['registration'] {

@@ -61,7 +61,7 @@ export class EnvironmentVariables {
   KAFKA_BROKERS?: string;
 
   @Transform(blankToUndefined) @ValidateIf((env: EnvironmentVariables) => env.KAFKA_BROKERS !== undefined)
-  @IsString({ message: 'KAFKA_ORG_ID must be set when KAFKA_BROKERS is' }) @MinLength(1)
+  @IsString({ message: 'KAFKA_ORG_ID must be set when KAFKA_BROKERS is' }) @MinLength(1, { message: 'KAFKA_ORG_ID must be set when KAFKA_BROKERS is' })
   KAFKA_ORG_ID?: string;
 
   @Transform(blankToUndefined) @IsOptional() @IsString()
@@ -71,7 +71,7 @@ export class EnvironmentVariables {
   KAFKA_USERNAME?: string;
 
   @Transform(blankToUndefined) @ValidateIf((env: EnvironmentVariables) => env.KAFKA_USERNAME !== undefined)
-  @IsString({ message: 'KAFKA_PASSWORD must be set when KAFKA_USERNAME is' }) @MinLength(1)
+  @IsString({ message: 'KAFKA_PASSWORD must be set when KAFKA_USERNAME is' }) @MinLength(1, { message: 'KAFKA_PASSWORD must be set when KAFKA_USERNAME is' })
   KAFKA_PASSWORD?: string;
 
   @Transform(blankToUndefined) @IsOptional() @IsIn(['true', 'false'])

@@ -4,10 +4,13 @@ import { parsePortBody } from '../changes/change-event.parser';
 import { withTimeout } from '../common/with-timeout';
 import { AppConfig } from '../config/app-config';
 import { EventIntakeService, QueueUnavailableError } from '../ingest/event-intake.service';
+import { MetricsService } from '../ops/metrics.service';
+import { parseJsonText, POISONING_REFUSED } from '../common/json-text';
 import { ChangeEventSource, EventSourceStatus } from './event-source';
 
 const REDIS_RETRY_PAUSE_MS = 2_000;
 const PIN_TIMEOUT_MS = 30_000;
+const MAX_CONNECT_RETRY_MS = 30_000;
 
 type KafkaSettings = NonNullable<AppConfig['kafka']>;
 
@@ -41,15 +44,29 @@ export class KafkaChangeConsumer implements ChangeEventSource {
   private readonly logger = new Logger(KafkaChangeConsumer.name);
   private consumer?: Consumer;
   private state: EventSourceStatus['state'] = 'stopped';
+  private retryTimer?: NodeJS.Timeout;
+  private connectFailures = 0;
+  private stopping = false;
 
   constructor(
     private readonly config: AppConfig,
     private readonly intake: EventIntakeService,
+    private readonly metrics: MetricsService,
   ) {}
 
   async start(): Promise<void> {
-    const settings = this.config.kafka;
-    if (!settings || this.consumer) return;
+    if (!this.config.kafka || this.consumer || this.retryTimer) return;
+    this.stopping = false;
+    await this.connect(this.config.kafka);
+  }
+
+  /**
+   * Connects, subscribes and runs the consumer. A broker that cannot be reached (kafkajs has tried
+   * for about a minute by then), or a refusal (credentials, no such topic yet), is tried again with a
+   * backoff up to 30 s, for as long as the process runs: a broker down while the service starts
+   * must not leave it without its source until someone restarts it. Readiness says `reconnecting`.
+   */
+  private async connect(settings: KafkaSettings): Promise<void> {
     const kafka = new Kafka({
       clientId: 'changelog-reactor',
       brokers: settings.brokers,
@@ -59,17 +76,33 @@ export class KafkaChangeConsumer implements ChangeEventSource {
       // kafkajs' own lines are chatty and carry broker details only; never the SASL password.
       logCreator: () => (entry: LogEntry) => this.logger.warn(`kafkajs: ${entry.log.message}`),
     });
-    this.state = 'starting';
-    this.consumer = kafka.consumer({ groupId: settings.groupId, maxWaitTimeInMs: 100, sessionTimeout: settings.sessionTimeoutMs, heartbeatInterval: heartbeatFor(settings) });
-    this.consumer.on(this.consumer.events.GROUP_JOIN, () => (this.state = 'connected'));
-    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+    if (this.state !== 'reconnecting') this.state = 'starting';
+    const consumer = kafka.consumer({ groupId: settings.groupId, maxWaitTimeInMs: 100, sessionTimeout: settings.sessionTimeoutMs, heartbeatInterval: heartbeatFor(settings) });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, () => (this.state = 'connected'));
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
       this.state = payload.restart ? 'reconnecting' : 'failed';
       this.logger.error(`Kafka consumer crashed (${payload.restart ? 'restarting' : 'gave up'}): ${payload.error.message}`);
     });
-    await this.pinStartOfNewPartitions(kafka, settings);
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topic: settings.topic, fromBeginning: false });
-    await this.consumer.run({ eachMessage: (payload) => this.handle(payload) });
+    try {
+      await this.pinStartOfNewPartitions(kafka, settings);
+      await consumer.connect();
+      await consumer.subscribe({ topic: settings.topic, fromBeginning: false });
+      await consumer.run({ eachMessage: (payload) => this.handle(payload) });
+    } catch (error) {
+      await consumer.disconnect().catch(() => undefined);
+      if (this.consumer !== consumer || this.stopping) return;
+      this.consumer = undefined;
+      this.state = 'reconnecting';
+      const delay = Math.min(1_000 * 2 ** this.connectFailures++, MAX_CONNECT_RETRY_MS);
+      this.logger.error(`Kafka source could not start: ${(error as Error).message}; trying again in ${delay / 1000} s`);
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        void this.connect(settings);
+      }, delay);
+      return;
+    }
+    this.connectFailures = 0;
     this.logger.log(`consuming ${settings.topic} as group ${settings.groupId}`);
   }
 
@@ -109,8 +142,12 @@ export class KafkaChangeConsumer implements ChangeEventSource {
   }
 
   async stop(): Promise<void> {
-    await this.consumer?.disconnect();
+    this.stopping = true;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    const consumer = this.consumer;
     this.consumer = undefined;
+    await consumer?.disconnect();
     this.state = 'stopped';
   }
 
@@ -120,14 +157,11 @@ export class KafkaChangeConsumer implements ChangeEventSource {
 
   private async handle({ topic, partition, message, pause }: EachMessagePayload): Promise<void> {
     const where = `${topic}[${partition}]@${message.offset}`;
-    let raw: unknown;
-    try {
-      raw = JSON.parse(message.value?.toString('utf8') ?? '');
-    } catch {
-      return this.logger.warn(`skipped ${where}: not JSON`);
-    }
-    const parsed = parsePortBody(raw, { source: 'kafka', receivedAt: new Date().toISOString() });
-    if (!parsed.ok) return this.logger.warn(`skipped ${where}: not a Port change event (${parsed.errors.map((e) => e.field).join(', ')})`);
+    // Read as the webhook route reads a body: the same message is an event on every path or on none.
+    const json = parseJsonText(message.value?.toString('utf8') ?? '');
+    if (!json.ok) return this.skip(where, json.error === POISONING_REFUSED ? POISONING_REFUSED : 'not JSON');
+    const parsed = parsePortBody(json.value, { source: 'kafka', receivedAt: new Date().toISOString() });
+    if (!parsed.ok) return this.skip(where, `not a Port change event (${parsed.errors.map((e) => e.field).join(', ')})`);
     try {
       await this.intake.accept(parsed.event);
     } catch (error) {
@@ -137,5 +171,11 @@ export class KafkaChangeConsumer implements ChangeEventSource {
       setTimeout(pause(), REDIS_RETRY_PAUSE_MS).unref();
       throw error;
     }
+  }
+
+  /** Logged and counted as the webhook counts a 400 (`rejected_invalid`), then committed: a bad message never blocks its partition. */
+  private skip(where: string, why: string): void {
+    this.metrics.eventsReceived.inc({ source: 'kafka', outcome: 'rejected_invalid' });
+    this.logger.warn(`skipped ${where}: ${why}`);
   }
 }

@@ -1,5 +1,6 @@
 import { ChangeEvent } from '../../src/changes/change-event';
 import { EventIntakeService, QueueUnavailableError } from '../../src/ingest/event-intake.service';
+import { MetricsService } from '../../src/ops/metrics.service';
 import { SourcesService } from '../../src/sources/sources.service';
 import { KafkaMockCluster } from '../support/kafka-mock-cluster';
 import { readSampleText } from '../support/port-samples';
@@ -37,18 +38,24 @@ describe('Kafka source: ORG_ID.change.log through librdkafka mock cluster (kcat)
 
   const queued = () => t.recorded();
 
-  it('should queue change.log messages as kafka events and skip what is not a change event', async () => {
-    await cluster.produce(TOPIC, [vmAt('2026-11-22T10:00:00.000Z'), 'not json at all', '{"action": 42}', runCreate, vmAt('2026-11-22T10:00:01.000Z')]);
+  it('should queue change.log messages as kafka events and skip what is not a change event, reading JSON as the webhook route does', async () => {
+    const poisoned = vmAt('2026-11-22T10:00:03.000Z').replace('{', '{"__proto__": {"x": 1},');
+    const withBom = `\ufeff${vmAt('2026-11-22T10:00:02.000Z')}`;
+    await cluster.produce(TOPIC, [vmAt('2026-11-22T10:00:00.000Z'), 'not json at all', '{"action": 42}', runCreate, poisoned, withBom, vmAt('2026-11-22T10:00:01.000Z')]);
 
-    const events = await waitFor(async () => ((await queued()).length >= 3 ? queued() : undefined), 20_000, 'three queued events');
+    const events = await waitFor(async () => ((await queued()).length >= 4 ? queued() : undefined), 20_000, 'four queued events');
     expect(events.map((e) => [e.source, e.resourceType, e.action, e.body.trigger?.at])).toEqual(
       expect.arrayContaining([
         ['kafka', 'entity', 'UPDATE', '2026-11-22T10:00:00.000Z'],
         ['kafka', 'run', 'CREATE', '2022-11-16T16:31:32.447Z'],
+        ['kafka', 'entity', 'UPDATE', '2026-11-22T10:00:02.000Z'],
         ['kafka', 'entity', 'UPDATE', '2026-11-22T10:00:01.000Z'],
       ]),
     );
-    expect(events).toHaveLength(3);
+    expect(events).toHaveLength(4);
+    // Counted as the webhook counts a 400: not JSON, not a change event, a poisoning key.
+    const counted = await t.app.get(MetricsService).registry.getSingleMetricAsString('reactor_events_received_total');
+    expect(counted).toContain('reactor_events_received_total{source="kafka",outcome="rejected_invalid"} 3');
     expect(events.find((e) => e.resourceType === 'run')?.body.changelogDestination).toEqual(expect.objectContaining({ type: 'WEBHOOK' }));
   });
 

@@ -1,4 +1,5 @@
 import { getQueueToken } from '@nestjs/bullmq';
+import { Logger } from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Queue } from 'bullmq';
 import { Socket } from 'node:net';
@@ -89,14 +90,32 @@ describe('smee channel forwarded to POST /webhooks/port', () => {
     expect(events[0]).toMatchObject({ source: 'webhook', blueprint: 'vm', entity: 'storage-example', action: 'UPDATE' });
   });
 
+  it('should skip a message that is not a smee delivery, with a warning, and forward the next one', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn');
+    for (const data of ['not json', 'null', '[1,2]', '{"x-port-timestamp":"1"}']) expect(smee.publishRaw(CHANNEL, data)).toBe(1);
+    const body = changelog('2026-01-01T10:00:30.000Z');
+    smee.publish(CHANNEL, portHeaders(body), body);
+
+    await answered(2);
+    expect(answers[1]).toBe(202);
+    expect(await queued()).toHaveLength(2);
+    expect(warn.mock.calls.map(([message]) => message).filter((message) => String(message).startsWith('smee message skipped'))).toEqual([
+      'smee message skipped: its data is not JSON',
+      'smee message skipped: its data is not a JSON object',
+      'smee message skipped: its data is not a JSON object',
+      'smee message skipped: it carries no body',
+    ]);
+    warn.mockRestore();
+  });
+
   it('should not queue a body signed with another secret', async () => {
     const body = changelog('2026-01-01T10:01:00.000Z');
 
     smee.publish(CHANNEL, portHeaders(body, 'not-the-port-secret'), body);
-    await answered(2);
+    await answered(3);
 
-    expect(answers[1]).toBe(401);
-    expect(await queued()).toHaveLength(1);
+    expect(answers[2]).toBe(401);
+    expect(await queued()).toHaveLength(2);
   });
 
   it('should reconnect after the stream drops and forward what comes next', async () => {
@@ -107,10 +126,10 @@ describe('smee channel forwarded to POST /webhooks/port', () => {
     const body = changelog('2026-01-01T10:02:00.000Z');
 
     expect(smee.publish(CHANNEL, portHeaders(body), body)).toBe(1);
-    await answered(3);
+    await answered(4);
 
-    expect(answers[2]).toBe(202);
-    expect(await queued()).toHaveLength(2);
+    expect(answers[3]).toBe(202);
+    expect(await queued()).toHaveLength(3);
   }, 20_000);
 
   it('should connect afresh when smee answers an error status, which eventsource does not retry', async () => {
@@ -125,11 +144,11 @@ describe('smee channel forwarded to POST /webhooks/port', () => {
     await waitFor(async () => other.status().state === 'connected', 10_000, 'the stream after the refusals');
     const body = changelog('2026-01-01T10:03:00.000Z');
     smee.publish(channel, portHeaders(body), body);
-    await answered(4);
+    await answered(5);
     await other.stop();
 
-    expect(answers[3]).toBe(202);
-    expect(await queued()).toHaveLength(3);
+    expect(answers[4]).toBe(202);
+    expect(await queued()).toHaveLength(4);
     await waitFor(async () => smee.openStreams(channel) === 0, 2_000, 'the stream to close');
   }, 20_000);
 
@@ -160,6 +179,20 @@ describe('smee channel forwarded to POST /webhooks/port', () => {
     expect(openSocketsTo(smee.port)).toHaveLength(0);
     expect(openSocketsTo(config.http.port)).toHaveLength(0);
   }, 20_000);
+
+  it("should log the channel's host and path only, never its query (a token)", async () => {
+    const lines: string[] = [];
+    for (const level of ['log', 'warn', 'error'] as const) jest.spyOn(Logger.prototype, level).mockImplementation((message: unknown) => void lines.push(String(message)));
+    const other = new SmeeForwarderService(Object.assign(new AppConfig(), config, { smeeUrl: `${smee.channelUrl('token-channel')}?token=smee-s3cret` }));
+
+    await other.start();
+    await waitFor(async () => other.status().state === 'connected', 10_000, 'the stream');
+    await other.stop();
+    jest.restoreAllMocks();
+
+    expect(lines).toEqual(expect.arrayContaining([`Connected to http://127.0.0.1:${smee.port}/token-channel`]));
+    expect(lines.join('\n')).not.toContain('smee-s3cret');
+  });
 
   it('should do nothing when SMEE_URL is unset', async () => {
     const idle = new SmeeForwarderService(Object.assign(new AppConfig(), config, { smeeUrl: undefined }));

@@ -34,6 +34,13 @@ export class FakeSmeeServer {
     return streams.length;
   }
 
+  /** Writes a message whose data is exactly `data` (which need not be a delivery) to every open stream of the channel. */
+  publishRaw(channel: string, data: string): number {
+    const streams = [...(this.streams.get(channel) ?? [])];
+    for (const res of streams) this.send(res, data);
+    return streams.length;
+  }
+
   /** Until called again without a status, the channel answers this status instead of a stream. */
   refuse(channel: string, status?: number): void {
     if (status === undefined) this.refusals.delete(channel);
