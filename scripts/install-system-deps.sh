@@ -23,8 +23,11 @@ fi
 # The service and the tests talk to a real Redis.
 if ! redis-cli ping >/dev/null 2>&1; then
   command -v redis-server >/dev/null 2>&1 || { echo "installing redis-server"; apt_install redis-server; }
-  echo "starting redis-server on 127.0.0.1:6379"
-  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+  # Append-only, as README asks of the Redis the service uses: a restart keeps what was acknowledged.
+  redis_dir="${XDG_STATE_HOME:-$HOME/.local/state}/changelog-reactor-redis"
+  mkdir -p "$redis_dir"
+  echo "starting redis-server on 127.0.0.1:6379 (append-only, data in $redis_dir)"
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --dir "$redis_dir" --save "" --appendonly yes --appendfsync everysec
   for _ in $(seq 1 50); do redis-cli ping >/dev/null 2>&1 && break; sleep 0.1; done
   redis-cli ping >/dev/null
 fi

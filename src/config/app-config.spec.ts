@@ -103,6 +103,14 @@ describe('buildAppConfig', () => {
     expect(() => buildAppConfig(env)).toThrow(message);
   });
 
+  it.each([
+    [{ PORT: 'abc' }, 'PORT must be an integer number'],
+    [{ WORKER_CONCURRENCY: 'ten' }, 'WORKER_CONCURRENCY must be an integer number'],
+    [{ DEDUPE_TTL_SECONDS: '1d' }, 'DEDUPE_TTL_SECONDS must be an integer number'],
+  ])('should call a number written as text not a number, whatever its bounds: %j', (env, message) => {
+    expect(() => buildAppConfig(env)).toThrow(`Invalid configuration: ${message}`);
+  });
+
   it('should never echo a secret value in its message', () => {
     expect(() => buildAppConfig({ ADMIN_TOKEN: 'tiny-secret' })).toThrow(expect.objectContaining({ message: expect.not.stringContaining('tiny-secret') }));
   });

@@ -1,19 +1,22 @@
 import { Transform } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength, ValidateIf } from 'class-validator';
 
-const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : Number(value));
+// Only whole decimal numbers are converted: other text stays text. With stopAtFirstError the decorator
+// nearest the property is checked first, so @IsInt() stands there: `PORT=abc` is told "must be an
+// integer number", not a bound it fails as well.
+const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value);
 const blankToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
 const REDIS_URL = /^rediss?:\/\/[^\s]+$/;
 
 /** The raw environment, by its variable names; validated once at boot. */
 export class EnvironmentVariables {
-  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  @IsOptional() @Transform(toInt) @Min(0) @Max(65535) @IsInt()
   PORT?: number;
 
   @IsOptional() @IsString() @MinLength(1)
   HOST?: string;
 
-  @IsOptional() @Matches(REDIS_URL, { message: 'REDIS_URL must look like redis://[:password@]host:port[/db] or rediss://…' })
+  @IsOptional() @Matches(REDIS_URL, { message: 'REDIS_URL must look like redis://[user:password@]host:port[/db] or rediss://…' })
   REDIS_URL?: string;
 
   @IsOptional() @Matches(/^[A-Za-z0-9_.:-]+$/, { message: 'QUEUE_PREFIX may contain letters, digits and _ . : - only' })
@@ -25,7 +28,7 @@ export class EnvironmentVariables {
   @IsOptional() @IsIn(['child', 'inline'])
   WORKER_PROCESS?: 'child' | 'inline';
 
-  @IsOptional() @Transform(toInt) @IsInt() @Min(2) @Max(3600)
+  @IsOptional() @Transform(toInt) @Min(2) @Max(3600) @IsInt()
   WORKER_PROCESS_HANG_SECONDS?: number;
 
   @IsOptional() @IsString() @MinLength(1)
@@ -78,7 +81,7 @@ export class EnvironmentVariables {
   KAFKA_SSL?: 'true' | 'false';
 
   // Brokers refuse a session outside group.min/max.session.timeout.ms (by default 6 s to 5 or 30 min).
-  @IsOptional() @Transform(toInt) @IsInt() @Min(6_000) @Max(300_000)
+  @IsOptional() @Transform(toInt) @Min(6_000) @Max(300_000) @IsInt()
   KAFKA_SESSION_TIMEOUT_MS?: number;
 
   @Transform(blankToUndefined) @IsOptional() @Matches(/^\d+(s|m|h)?$/, { message: 'RECONCILE_INTERVAL must be seconds, or a number with s, m or h (e.g. 5m)' })
@@ -100,21 +103,21 @@ export class EnvironmentVariables {
   @Transform(blankToUndefined) @IsOptional() @IsIn(['true', 'false'])
   LOG_SYNC?: 'true' | 'false';
 
-  @IsOptional() @Transform(toInt) @IsInt() @Min(60)
+  @IsOptional() @Transform(toInt) @Min(60) @IsInt()
   DEDUPE_TTL_SECONDS?: number;
 
-  @IsOptional() @Transform(toInt) @IsInt() @Min(60)
+  @IsOptional() @Transform(toInt) @Min(60) @IsInt()
   EVENT_RETENTION_SECONDS?: number;
 
-  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(10_000)
+  @IsOptional() @Transform(toInt) @Min(1) @Max(10_000) @IsInt()
   SLACK_MAX_PER_SECOND?: number;
 
-  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(50)
+  @IsOptional() @Transform(toInt) @Min(1) @Max(50) @IsInt()
   ACTION_ATTEMPTS?: number;
 
-  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1_000)
+  @IsOptional() @Transform(toInt) @Min(1) @Max(1_000) @IsInt()
   WORKER_CONCURRENCY?: number;
 
-  @IsOptional() @Transform(toInt) @IsInt() @Min(10) @Max(600_000)
+  @IsOptional() @Transform(toInt) @Min(10) @Max(600_000) @IsInt()
   ACTION_RETRY_BASE_MS?: number;
 }

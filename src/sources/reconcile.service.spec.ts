@@ -221,7 +221,7 @@ describe(ReconcileService.name, () => {
 
       expect(port.searchEntities).toHaveBeenCalledTimes(8);
       expect([...state.service.keys()]).toHaveLength(8);
-      expect(m.reconcileRuns.inc.mock.calls).toEqual([[{ outcome: 'skipped' }], [{ outcome: 'skipped' }], [{ outcome: 'skipped' }], [{ outcome: 'completed' }]]);
+      expect(m.reconcileRuns.inc.mock.calls).toEqual([[{ outcome: 'completed' }, 0], [{ outcome: 'skipped' }], [{ outcome: 'skipped' }], [{ outcome: 'skipped' }], [{ outcome: 'completed' }]]);
       expect(sut.status()).toMatchObject({ name: 'reconcile', state: 'idle', detail: expect.stringMatching(/^last run completed at /) });
     });
 
@@ -236,7 +236,7 @@ describe(ReconcileService.name, () => {
       await jest.advanceTimersByTimeAsync(2_000);
 
       expect(Logger.prototype.warn).toHaveBeenCalledWith('reconcile run aborted: it made no progress for 60 s');
-      expect(m.reconcileRuns.inc.mock.calls).toEqual([[{ outcome: 'aborted' }], [{ outcome: 'completed' }]]);
+      expect(m.reconcileRuns.inc.mock.calls).toEqual([[{ outcome: 'completed' }, 0], [{ outcome: 'aborted' }], [{ outcome: 'completed' }]]);
       expect(recorded.has('service')).toBe(true);
     });
 

@@ -91,6 +91,9 @@ export class ReconcileService implements OnModuleDestroy {
   start(): void {
     if (this.started) return;
     this.started = true;
+    // The series exists from the start, at 0: "no completed run for a while" can then be alerted on
+    // from a restart on (an absent series would never fire).
+    this.options.metrics?.reconcileRuns.inc({ outcome: 'completed' }, 0);
     if (this.schedule.intervalMs) this.timer = setInterval(() => this.tick(this.schedule.intervalMs!), this.schedule.intervalMs);
     if (this.schedule.onStart) void this.trigger();
   }
