@@ -61,6 +61,14 @@ export class ActionRunnerService {
     }
   }
 
+  /** An action BullMQ failed without running it (see ActionProcessor.onFailed): recorded, counted and logged as failed. */
+  abandoned(job: DispatchActionJob, attempt: Attempt, reason: string, connection: Redis): void {
+    const key = actionKey(job.eventId, job.replay, job.ruleId, job.actionIndex);
+    this.record(job, key, attempt.number, attempt.queuedAt, { status: 'failed', lastError: { message: shortMessage(reason) } }, connection);
+    this.metrics.actions.inc({ type: job.action.type, outcome: 'failed' });
+    this.logger.error({ eventId: job.eventId, ruleId: job.ruleId, action: job.action.type }, `action failed: ${reason}`);
+  }
+
   /**
    * Notes on an action that does not run yet (Slack pacing, a slow target) why and until when, so
    * that its record does not look stuck; a retrying action keeps its last error. Sent on the worker's

@@ -14,6 +14,13 @@ import { DispatchActionJob } from './job-types';
 import { JobName, QueueName } from './queue-names';
 
 const IN_PROCESS_WAIT_MS = 250;
+/**
+ * Times a job may be taken back from a worker that stopped while running it (killed, out of memory,
+ * or its event loop blocked past the 30 s lock) and run again; BullMQ's default is 1, so two crashes
+ * in a row (a crash loop, a hard redeploy) failed an action that was never tried. Bounded all the
+ * same: an action that kills its worker every time must not take every worker down for ever.
+ */
+export const MAX_STALLED_COUNT = 3;
 const CROWDED_MAX_DELAY_MS = 30_000;
 
 /** `slot`: a Slack send time reserved before a delay; `crowded`: times put back because its target had its share of slots. */
@@ -24,7 +31,7 @@ type PacedJob = DispatchActionJob & { slot?: { at: number; attempt: number }; cr
  * run. A job whose target already holds its share of the slots waits briefly for one of them, or, if
  * the target is slow, goes back to the queue for a while without using an attempt (see TargetBulkhead).
  */
-@Processor(QueueName.Actions, { concurrency: 32, settings: { backoffStrategy: actionBackoff } })
+@Processor(QueueName.Actions, { concurrency: 32, maxStalledCount: MAX_STALLED_COUNT, settings: { backoffStrategy: actionBackoff } })
 export class ActionProcessor extends WorkerHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(ActionProcessor.name);
   private readonly bulkhead: TargetBulkhead;
@@ -127,6 +134,17 @@ export class ActionProcessor extends WorkerHost implements OnApplicationBootstra
       : `Slack pacing: ${this.config.slackMaxPerSecond} message(s) per second per webhook`;
     this.runner.noteWaiting(job.data, { reason, until: at }, await this.connection());
     await this.delay(job, { ...job.data, slot: { at, attempt: job.attemptsMade } }, at, token);
+  }
+
+  /**
+   * BullMQ fails a job without running it once its workers stopped while running it more than
+   * MAX_STALLED_COUNT times: process() never sees it, so its record, metrics and log line are written here.
+   */
+  @OnWorkerEvent('failed')
+  onFailed(job: Job<PacedJob> | undefined, error: Error): void {
+    if (!job?.deferredFailure) return;
+    const reason = `its worker stopped while running it (killed, or hung past its 30 s lock) ${MAX_STALLED_COUNT + 1} times, and BullMQ gave up on it (${error.message})`;
+    void this.connection().then((connection) => this.runner.abandoned(job.data, { number: job.attemptsMade, max: job.opts.attempts ?? 1, queuedAt: job.timestamp }, reason, connection));
   }
 
   /** Without a listener a Redis error on the worker would be thrown as an unhandled 'error' event. */
