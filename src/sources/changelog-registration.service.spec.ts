@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { PermanentActionError, RateLimitedActionError } from '../actions/action-errors';
+import { PermanentActionError, RateLimitedActionError, TransientActionError } from '../actions/action-errors';
 import type { PortBlueprint } from '../actions/port/port-api.client';
 import { ChangelogRegistrationService } from './changelog-registration.service';
 
@@ -96,6 +96,27 @@ describe(ChangelogRegistrationService.name, () => {
 
       expect(result).toMatchObject({ changed: [{ blueprint: 'service' }], failed: ['missing'] });
       expect(Logger.prototype.error).toHaveBeenCalledWith(expect.stringContaining('blueprint missing: changelogDestination not registered'));
+    });
+
+    it('should try a PATCH answered 5xx again, and give up on the blueprint after three tries', async () => {
+      sut = new ChangelogRegistrationService(port, { consumesKafka: false, retryPauseMs: 1 });
+      port.patchBlueprint.mockRejectedValueOnce(new TransientActionError('PATCH -> 502', 502));
+
+      await expect(sut.register(['service'], 'https://reactor.example.com')).resolves.toMatchObject({ changed: [{ blueprint: 'service' }] });
+      expect(port.patchBlueprint).toHaveBeenCalledTimes(2);
+
+      port.patchBlueprint.mockClear();
+      port.patchBlueprint.mockRejectedValue(new TransientActionError('PATCH -> 503', 503));
+      blueprints.vm.changelogDestination = { type: 'KAFKA' };
+      await expect(sut.register(['vm'], 'https://reactor.example.com')).resolves.toMatchObject({ failed: ['vm'] });
+      expect(port.patchBlueprint).toHaveBeenCalledTimes(3);
+    });
+
+    it('should not try a refusal (4xx) again', async () => {
+      port.patchBlueprint.mockRejectedValueOnce(new PermanentActionError('PATCH -> 403', 403));
+
+      await expect(sut.register(['service'], 'https://reactor.example.com')).resolves.toMatchObject({ failed: ['service'] });
+      expect(port.patchBlueprint).toHaveBeenCalledTimes(1);
     });
 
     it('should wait out a 429 and try again', async () => {

@@ -1,6 +1,22 @@
 import { Logger } from '@nestjs/common';
 import type { ChangelogDestination, PortApiClient } from '../actions/port/port-api.client';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TransientActionError } from '../actions/action-errors';
 import { waitingOutRateLimits } from './rate-limit-wait';
+
+/** Registration runs once, at start: a Port 5xx or a dropped connection is tried again twice (1 s, then 2 s) before the blueprint is left failed. */
+const TRANSIENT_TRIES = 3;
+
+async function retryingTransient<T>(call: () => Promise<T>, pauseMs: number): Promise<T> {
+  for (let tries = 1; ; tries += 1) {
+    try {
+      return await waitingOutRateLimits(call);
+    } catch (error) {
+      if (!(error instanceof TransientActionError) || tries >= TRANSIENT_TRIES) throw error;
+      await sleep(pauseMs * 2 ** (tries - 1));
+    }
+  }
+}
 
 export interface RegistrationChange {
   blueprint: string;
@@ -28,7 +44,7 @@ export class ChangelogRegistrationService {
 
   constructor(
     private readonly port: Pick<PortApiClient, 'getBlueprint' | 'patchBlueprint'>,
-    private readonly options: { consumesKafka: boolean } = { consumesKafka: false },
+    private readonly options: { consumesKafka: boolean; retryPauseMs?: number } = { consumesKafka: false },
   ) {}
 
   async register(blueprints: readonly string[], publicUrl: string): Promise<RegistrationResult> {
@@ -36,14 +52,15 @@ export class ChangelogRegistrationService {
     const result: RegistrationResult = { changed: [], unchanged: [], failed: [] };
     for (const blueprint of new Set(blueprints)) {
       try {
-        const current = (await waitingOutRateLimits(() => this.port.getBlueprint(blueprint))).changelogDestination ?? null;
+        const pause = this.options.retryPauseMs ?? 1_000;
+        const current = (await retryingTransient(() => this.port.getBlueprint(blueprint), pause)).changelogDestination ?? null;
         const ours = current?.type === destination.type && current.url === destination.url;
         if (ours || (current?.type === 'KAFKA' && this.options.consumesKafka)) {
           if (!ours) this.logger.log(`blueprint ${blueprint}: changelogDestination left as KAFKA, which this service consumes`);
           result.unchanged.push(blueprint);
           continue;
         }
-        await waitingOutRateLimits(() => this.port.patchBlueprint(blueprint, { changelogDestination: destination }));
+        await retryingTransient(() => this.port.patchBlueprint(blueprint, { changelogDestination: destination }), pause);
         result.changed.push({ blueprint, previous: current, destination });
         this.logger[current ? 'warn' : 'log'](`blueprint ${blueprint}: changelogDestination set to WEBHOOK ${safeUrl(destination.url)} (was ${describe(current)})`);
       } catch (error) {
