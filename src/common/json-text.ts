@@ -9,11 +9,12 @@ export const POISONING_REFUSED = 'Body holds a "__proto__" or "constructor" key,
  * bodies that do not come through Fastify (Kafka messages, `rules test` event files), so a body is
  * an event on every path or on none.
  */
-export function parseJsonText(text: string): { ok: true; value: unknown } | { ok: false; error: string } {
+export function parseJsonText(text: string): { ok: true; value: unknown } | { ok: false; error: string; poisoned: boolean } {
   try {
     return { ok: true, value: sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }) as unknown };
   } catch (error) {
-    return { ok: false, error: isPoisoning(text) ? POISONING_REFUSED : (error as Error).message };
+    const poisoned = isPoisoning(text);
+    return { ok: false, error: poisoned ? POISONING_REFUSED : (error as Error).message, poisoned };
   }
 }
 

@@ -79,3 +79,13 @@ export function loggableUrl(url: string): string {
   for (const name of new Set(params.keys())) if (SECRET_PARAM.test(name)) params.set(name, CENSOR);
   return `${url.slice(0, query)}?${params.toString()}`;
 }
+
+/** A URL cut to its origin and path: no user, password, query or fragment (a relay's token) reaches a log line. */
+export function urlOriginAndPath(raw: string | undefined): string | undefined {
+  try {
+    const url = new URL(raw ?? '');
+    return `${url.origin}${url.pathname}`;
+  } catch {
+    return undefined;
+  }
+}

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { ChangelogDestination, PortApiClient } from '../actions/port/port-api.client';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TransientActionError } from '../actions/action-errors';
+import { urlOriginAndPath } from '../common/log-redaction';
 import { waitingOutRateLimits } from './rate-limit-wait';
 
 /** Registration runs once, at start: a Port 5xx or a dropped connection is tried again twice (1 s, then 2 s) before the blueprint is left failed. */
@@ -86,12 +87,7 @@ export function webhookUrlOf(publicUrl: string): string {
 
 /** Origin and path only: a URL's credentials or query (a relay token) must not reach the logs. */
 function safeUrl(raw: string | undefined): string {
-  try {
-    const url = new URL(raw ?? '');
-    return `${url.origin}${url.pathname}`;
-  } catch {
-    return 'an unreadable URL';
-  }
+  return urlOriginAndPath(raw) ?? 'an unreadable URL';
 }
 
 function describe(destination: ChangelogDestination | null): string {

@@ -5,7 +5,7 @@ import { withTimeout } from '../common/with-timeout';
 import { AppConfig } from '../config/app-config';
 import { EventIntakeService, QueueUnavailableError } from '../ingest/event-intake.service';
 import { MetricsService } from '../ops/metrics.service';
-import { parseJsonText, POISONING_REFUSED } from '../common/json-text';
+import { parseJsonText } from '../common/json-text';
 import { ChangeEventSource, EventSourceStatus } from './event-source';
 
 const REDIS_RETRY_PAUSE_MS = 2_000;
@@ -159,7 +159,8 @@ export class KafkaChangeConsumer implements ChangeEventSource {
     const where = `${topic}[${partition}]@${message.offset}`;
     // Read as the webhook route reads a body: the same message is an event on every path or on none.
     const json = parseJsonText(message.value?.toString('utf8') ?? '');
-    if (!json.ok) return this.skip(where, json.error === POISONING_REFUSED ? POISONING_REFUSED : 'not JSON');
+    // JSON.parse's words quote the value: only the poisoning reason is given as it is.
+    if (!json.ok) return this.skip(where, json.poisoned ? json.error : 'not JSON');
     const parsed = parsePortBody(json.value, { source: 'kafka', receivedAt: new Date().toISOString() });
     if (!parsed.ok) return this.skip(where, `not a Port change event (${parsed.errors.map((e) => e.field).join(', ')})`);
     try {

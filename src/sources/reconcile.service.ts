@@ -78,6 +78,7 @@ export class ReconcileService implements OnModuleDestroy {
   private progressAt = 0;
   private lastRun?: LastRun;
   private started = false;
+  private strayStateChecked = false;
 
   constructor(
     private readonly port: Pick<PortApiClient, 'searchEntities'>,
@@ -198,11 +199,13 @@ export class ReconcileService implements OnModuleDestroy {
   }
 
   // A blueprint the rules stopped naming would otherwise keep an ever older state, and naming it
-  // again would report every change since as missed. Also drops the state an earlier version kept of
-  // blueprints no rule named (events only record the named ones now).
+  // again would report every change since as missed. The first run of a process also drops the
+  // state an earlier version kept of blueprints no rule named (events only record the named ones
+  // now): a SCAN of the whole keyspace, not worth repeating every interval.
   private async forgetUnnamed(named: string[]): Promise<void> {
     const recorded = await this.store.recordedBlueprints();
-    const stored = await this.store.storedBlueprints();
+    const stored = this.strayStateChecked ? [] : await this.store.storedBlueprints();
+    this.strayStateChecked = true;
     for (const blueprint of new Set([...recorded, ...stored])) {
       if (named.includes(blueprint)) continue;
       await this.store.forget(blueprint);

@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 // ESM-only; the compiled require() loads it natively on Node >= 20.19 and yields the class itself.
 import SmeeClient from 'smee-client';
 import { Agent, request } from 'undici';
+import { urlOriginAndPath } from '../common/log-redaction';
 import { withTimeout } from '../common/with-timeout';
 import { AppConfig } from '../config/app-config';
 import { ChangeEventSource, EventSourceStatus } from './event-source';
@@ -129,14 +130,7 @@ export class SmeeForwarderService implements ChangeEventSource {
 
 /** Every URL in a line cut to host and path: no user, password, query or fragment reaches the log. */
 function withoutUrlSecrets(line: string): string {
-  return line.replace(/\bhttps?:\/\/[^\s"'<>]+/g, (match) => {
-    try {
-      const url = new URL(match);
-      return `${url.protocol}//${url.host}${url.pathname}`;
-    } catch {
-      return '<a URL>';
-    }
-  });
+  return line.replace(/\bhttps?:\/\/[^\s"'<>]+/g, (match) => urlOriginAndPath(match) ?? '<a URL>');
 }
 
 /** smee-client logs strings, fetch errors and eventsource ErrorEvents (which are not Errors). */

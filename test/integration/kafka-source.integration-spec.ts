@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { ChangeEvent } from '../../src/changes/change-event';
 import { EventIntakeService, QueueUnavailableError } from '../../src/ingest/event-intake.service';
 import { MetricsService } from '../../src/ops/metrics.service';
@@ -39,6 +40,7 @@ describe('Kafka source: ORG_ID.change.log through librdkafka mock cluster (kcat)
   const queued = () => t.recorded();
 
   it('should queue change.log messages as kafka events and skip what is not a change event, reading JSON as the webhook route does', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn');
     const poisoned = vmAt('2026-11-22T10:00:03.000Z').replace('{', '{"__proto__": {"x": 1},');
     const withBom = `\ufeff${vmAt('2026-11-22T10:00:02.000Z')}`;
     await cluster.produce(TOPIC, [vmAt('2026-11-22T10:00:00.000Z'), 'not json at all', '{"action": 42}', runCreate, poisoned, withBom, vmAt('2026-11-22T10:00:01.000Z')]);
@@ -56,6 +58,15 @@ describe('Kafka source: ORG_ID.change.log through librdkafka mock cluster (kcat)
     // Counted as the webhook counts a 400: not JSON, not a change event, a poisoning key.
     const counted = await t.app.get(MetricsService).registry.getSingleMetricAsString('reactor_events_received_total');
     expect(counted).toContain('reactor_events_received_total{source="kafka",outcome="rejected_invalid"} 3');
+    // Each skip says why, never quoting the value.
+    const skips = warn.mock.calls.map(([line]) => String(line)).filter((line) => line.startsWith('skipped '));
+    warn.mockRestore();
+    // (the mock cluster's partitions may hand them over in any order)
+    expect(skips.map((line) => line.replace(/^skipped \S+: /, '')).sort()).toEqual([
+      'Body holds a "__proto__" or "constructor" key, which is refused (prototype poisoning)',
+      'not JSON',
+      'not a Port change event (action, resourceType, context)',
+    ]);
     expect(events.find((e) => e.resourceType === 'run')?.body.changelogDestination).toEqual(expect.objectContaining({ type: 'WEBHOOK' }));
   });
 
