@@ -43,7 +43,11 @@ export class EventIntakeService {
     const caughtUp = this.config.reconcile !== undefined && typeof event.blueprint === 'string' && isNamedBlueprint(this.rules.current(), event.blueprint);
     let duplicate: boolean;
     try {
-      if (caughtUp && (await this.entityState.reportedByCatchUp(event))) return this.duplicate(event, 'catch-up already reported this change, nothing runs twice');
+      if (caughtUp && (await this.entityState.reportedByCatchUp(event))) {
+        // Port's event has come: its state replaces catch-up's mark (a deletion's trace is dropped).
+        await this.rememberState(event);
+        return this.duplicate(event, 'catch-up already reported this change, nothing runs twice');
+      }
       ({ duplicate } = await this.evaluation.evaluate(event));
     } catch (error) {
       // Redis down: a 503, retry later. Anything else is a fault of ours (a 500, logged), not an outage.

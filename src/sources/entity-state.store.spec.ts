@@ -2,7 +2,7 @@ import type Redis from 'ioredis';
 import type { ChangeEvent } from '../changes/change-event';
 import { parsePortBody } from '../changes/change-event.parser';
 import type { AppConfig } from '../config/app-config';
-import { encodeEntityState } from './entity-state';
+import { encodeDeletedState, encodeEntityState } from './entity-state';
 import { EntityStateStore } from './entity-state.store';
 
 const event = (action: string, diff: { before?: object | null; after?: object | null }, extra: object = {}): ChangeEvent => {
@@ -42,7 +42,10 @@ describe(EntityStateStore.name, () => {
       ['a later change from the reported state', reported, event('UPDATE', { before: degraded, after: healthy }), false],
       ['an event that changes none of the compared fields', reported, event('UPDATE', { before: degraded, after: { ...degraded, updatedAt: 'now' } }), false],
       ['an entity with no state', null, event('UPDATE', { before: healthy, after: degraded }), false],
-      ['a DELETE', reported, event('DELETE', { before: degraded, after: null }), false],
+      ['a DELETE of an entity catch-up did not report deleted', reported, event('DELETE', { before: degraded, after: null }), false],
+      ['a DELETE catch-up reported', encodeDeletedState(1_000), event('DELETE', { before: degraded, after: null }), true],
+      ['a DELETE of an entity with no state', null, event('DELETE', { before: degraded, after: null }), false],
+      ['an UPDATE of an entity catch-up reported deleted', encodeDeletedState(1_000), event('UPDATE', { before: healthy, after: degraded }), false],
     ];
     it.each(rows)('should tell whether catch-up already reported it: %s', async (_name, stored, change, expected) => {
       redis.hget.mockResolvedValue(stored);
@@ -65,14 +68,14 @@ describe(EntityStateStore.name, () => {
 
       await sut.record(event('UPDATE', { before: { identifier: 'a' }, after }));
 
-      expect(redis.hset).toHaveBeenCalledWith('pfx:state:service', 'a', encodeEntityState(after));
+      expect(redis.evalsha).toHaveBeenCalledWith(expect.stringMatching(/^[0-9a-f]{40}$/), 1, 'pfx:state:service', 'a', encodeEntityState(after), 'UPDATE');
     });
 
     it('should forget the entity on DELETE', async () => {
       await sut.record(event('DELETE', { before: { identifier: 'a' }, after: null }));
 
       expect(redis.hdel).toHaveBeenCalledWith('pfx:state:service', 'a');
-      expect(redis.hset).not.toHaveBeenCalled();
+      expect(redis.evalsha).not.toHaveBeenCalled();
     });
 
     it.each([
@@ -82,7 +85,7 @@ describe(EntityStateStore.name, () => {
     ])('should ignore %s', async (_what, extra) => {
       await sut.record(event('UPDATE', { after: { identifier: 'a' } }, extra));
 
-      expect(redis.hset).not.toHaveBeenCalled();
+      expect(redis.evalsha).not.toHaveBeenCalled();
       expect(redis.hdel).not.toHaveBeenCalled();
     });
   });

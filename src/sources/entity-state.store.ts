@@ -4,17 +4,22 @@ import type { ChangeEvent, EntitySnapshot } from '../changes/change-event';
 import { LuaScript } from '../common/lua-script';
 import { AppConfig } from '../config/app-config';
 import { PRODUCER_REDIS } from '../queue/producer-redis.provider';
-import { alreadyReported, encodeEntityState, storedState, type StoredEntityState } from './entity-state';
+import { alreadyReported, DELETED_STATE_PREFIX, deletionReported, encodeEntityState, encodeStateUpdate, storedState, type StoredEntityState } from './entity-state';
 
 /** One entity's move from the state a reconcile run compared against to the state it found. */
 export interface StateUpdate {
   entity: string;
   /** The raw stored value the run compared against; null = it had none. */
   expected: string | null;
-  /** The state to keep; null = forget the entity (deleted). */
+  /** The state to keep; null = the entity is deleted. */
   next: EntitySnapshot | null;
-  /** Catch-up queues the change to `next`: kept marked as reported (see entity-state.ts). */
+  /**
+   * Catch-up queues the change to `next`: kept marked as reported (see entity-state.ts), and a
+   * deletion kept as a trace (`encodeDeletedState`) instead of forgotten.
+   */
   reported?: boolean;
+  /** When catch-up reported it (ms; default now): the time of a deletion's trace. */
+  reportedAt?: number;
 }
 
 const BATCH = 500;
@@ -34,6 +39,13 @@ for i = 1, #ARGV, 3 do
 end
 return out`);
 
+// An UPDATE does not bring back an entity catch-up reported deleted: Port's late UPDATE from before
+// the deletion would, and its late DELETE would then run the rules a second time. A CREATE does.
+const RECORD = new LuaScript(`
+if ARGV[3] == 'UPDATE' and string.sub(redis.call('HGET', KEYS[1], ARGV[1]) or '', 1, ${DELETED_STATE_PREFIX.length}) == '${DELETED_STATE_PREFIX}' then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1`);
+
 /**
  * The last state of every entity the service saw, per blueprint: a Redis hash
  * `${prefix}:state:${blueprint}`, field = entity identifier, value = `<fingerprint> <entity JSON>`
@@ -46,25 +58,33 @@ export class EntityStateStore {
     private readonly config: AppConfig,
   ) {}
 
-  /** After the change: the `after` state on CREATE/UPDATE, forgotten on DELETE; other events are ignored. */
+  /**
+   * After the change: the `after` state on CREATE/UPDATE (an UPDATE leaves the trace of a deletion
+   * catch-up reported), forgotten on DELETE (with such a trace); other events are ignored.
+   */
   async record(event: ChangeEvent): Promise<void> {
     if (event.resourceType !== 'entity' || !event.blueprint || !event.entity) return;
     if (event.body.status !== undefined && event.body.status !== 'SUCCESS') return;
     const after = event.body.diff?.after;
     if (event.action === 'DELETE') await this.redis.hdel(this.key(event.blueprint), event.entity);
     else if ((event.action === 'CREATE' || event.action === 'UPDATE') && isObject(after)) {
-      await this.redis.hset(this.key(event.blueprint), event.entity, encodeEntityState(after));
+      await RECORD.run(this.redis, [this.key(event.blueprint)], [event.entity, encodeEntityState(after), event.action]);
     }
   }
 
-  /** Whether catch-up already reported the change `event` makes (see `alreadyReported`); never for catch-up's own events. */
+  /**
+   * Whether catch-up already reported the change `event` makes (see `alreadyReported`), or the
+   * deletion it is (`deletionReported`); never for catch-up's own events.
+   */
   async reportedByCatchUp(event: ChangeEvent): Promise<boolean> {
     if (event.source === 'reconcile' || event.resourceType !== 'entity' || !event.blueprint || !event.entity) return false;
-    if (event.action !== 'CREATE' && event.action !== 'UPDATE') return false;
+    if (event.action !== 'CREATE' && event.action !== 'UPDATE' && event.action !== 'DELETE') return false;
     const { before, after } = event.body.diff ?? {};
-    if (!isObject(after)) return false;
+    if (event.action !== 'DELETE' && !isObject(after)) return false;
     const raw = await this.redis.hget(this.key(event.blueprint), event.entity);
-    return raw !== null && alreadyReported(storedState(raw), isObject(before) ? before : null, after);
+    if (raw === null) return false;
+    if (event.action === 'DELETE') return deletionReported(storedState(raw));
+    return alreadyReported(storedState(raw), isObject(before) ? before : null, after as EntitySnapshot);
   }
 
   /** Every entity of the blueprint, by identifier (HSCAN: no long block of Redis on a large blueprint). */
@@ -95,7 +115,7 @@ export class EntityStateStore {
     for (let i = 0; i < updates.length; i += BATCH) {
       const args = updates
         .slice(i, i + BATCH)
-        .flatMap((update) => [update.entity, update.expected ?? '', update.next ? encodeEntityState(update.next, update.reported) : '']);
+        .flatMap((update) => [update.entity, update.expected ?? '', encodeStateUpdate(update)]);
       const result = (await COMPARE_AND_SET.run(this.redis, [this.key(blueprint)], args)) as number[];
       applied.push(...result.map((flag) => flag === 1));
     }

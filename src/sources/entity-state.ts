@@ -12,10 +12,20 @@ export interface StoredEntityState {
   raw: string;
   /** Catch-up found this state and queued the change to it (`+` after the fingerprint). */
   reportedByCatchUp: boolean;
+  /**
+   * Set on the trace of an entity catch-up reported deleted: when (ms). Not an entity: kept only so
+   * Port's own late DELETE is known as already reported (see `deletionReported`), and dropped after
+   * the dedupe window (DEDUPE_TTL_SECONDS).
+   */
+  deletedAt?: number;
 }
 
 // After the fingerprint: this state is one catch-up reported (queued a change to), not one an event brought.
 const REPORTED_MARK = '+';
+// In place of a fingerprint: the entity is gone, catch-up reported its deletion (the time follows).
+const DELETED = '-';
+/** How the stored value of a deletion catch-up reported begins. */
+export const DELETED_STATE_PREFIX = `${DELETED}${REPORTED_MARK} `;
 
 /**
  * Hash of the compared fields, over canonical JSON with null members dropped: Port reports an
@@ -38,7 +48,22 @@ export function encodeEntityState(entity: EntitySnapshot, reportedByCatchUp = fa
   return `${entityFingerprint(entity)}${reportedByCatchUp ? REPORTED_MARK : ''} ${JSON.stringify(entity)}`;
 }
 
+/** The trace of a deletion catch-up reported at `at` (ms): `-+ <at>`. */
+export function encodeDeletedState(at: number): string {
+  return `${DELETED_STATE_PREFIX}${at}`;
+}
+
+/**
+ * The stored value a compare-and-set writes for `next` ('' = none): catch-up's reported states are
+ * marked, and a deletion it reported is kept as a trace of its time (`reportedAt`, ms; default now).
+ */
+export function encodeStateUpdate(update: { next: EntitySnapshot | null; reported?: boolean; reportedAt?: number }): string {
+  if (update.next) return encodeEntityState(update.next, update.reported);
+  return update.reported ? encodeDeletedState(update.reportedAt ?? Date.now()) : '';
+}
+
 export function storedState(raw: string): StoredEntityState {
+  if (raw.startsWith(DELETED_STATE_PREFIX)) return { fingerprint: DELETED, raw, reportedByCatchUp: true, deletedAt: Number(raw.slice(DELETED_STATE_PREFIX.length)) };
   const head = raw.slice(0, raw.indexOf(' '));
   const reportedByCatchUp = head.endsWith(REPORTED_MARK);
   return { fingerprint: reportedByCatchUp ? head.slice(0, -REPORTED_MARK.length) : head, raw, reportedByCatchUp };
@@ -54,6 +79,11 @@ export function alreadyReported(stored: StoredEntityState | undefined, before: E
   if (!stored?.reportedByCatchUp) return false;
   const fingerprint = entityFingerprint(after);
   return stored.fingerprint === fingerprint && (before === null || entityFingerprint(before) !== fingerprint);
+}
+
+/** Whether a DELETE is one catch-up already reported: the entity's stored state is the trace of that deletion. */
+export function deletionReported(stored: StoredEntityState | undefined): boolean {
+  return stored?.deletedAt !== undefined;
 }
 
 /** The entity JSON of a stored value; null when it cannot be read (a value from an older format). */

@@ -1,6 +1,6 @@
 import type { EntitySnapshot } from '../changes/change-event';
-import { encodeEntityState, entityFingerprint, storedState, type StoredEntityState } from './entity-state';
-import { diffEntityStates, reconcileEvent } from './reconcile-diff';
+import { encodeDeletedState, encodeEntityState, entityFingerprint, storedState, type StoredEntityState } from './entity-state';
+import { diffEntityStates, expiredDeletions, reconcileEvent } from './reconcile-diff';
 
 const svc = (id: string, properties: Record<string, unknown> = {}, extra: EntitySnapshot = {}): EntitySnapshot => ({
   identifier: id,
@@ -76,6 +76,17 @@ describe(diffEntityStates.name, () => {
     ]);
   });
 
+  it('should not report again a deletion it reported, and report the entity listed again as created', () => {
+    const state = new Map([
+      ['gone', storedState(encodeDeletedState(1_000))],
+      ['back', storedState(encodeDeletedState(1_000))],
+    ]);
+
+    expect(diffEntityStates(state, [svc('back')])).toEqual([
+      { action: 'CREATE', entity: 'back', expected: state.get('back')!.raw, before: null, after: svc('back') },
+    ]);
+  });
+
   it('should count an entity listed twice once, as its last listing', () => {
     const differences = diffEntityStates(new Map(), [svc('a', { n: 1 }), svc('a', { n: 2 })]);
 
@@ -84,6 +95,27 @@ describe(diffEntityStates.name, () => {
 
   it('should skip listed entities without an identifier', () => {
     expect(diffEntityStates(new Map(), [{ title: 'no id' }, { identifier: '' }])).toEqual([]);
+  });
+});
+
+describe(expiredDeletions.name, () => {
+  const state = new Map([
+    ['old', storedState(encodeDeletedState(1_000))],
+    ['recent', storedState(encodeDeletedState(5_000))],
+    ['listed', storedState(encodeDeletedState(1_000))],
+    ['unreadable', storedState('-+ x')],
+    ['entity', storedState(encodeEntityState(svc('entity')))],
+  ]);
+
+  it('should pick the traces of deletions older than the window, but not one listed again, nor entities', () => {
+    expect(expiredDeletions(state, [svc('listed')], 6_000, 2_000)).toEqual([
+      { entity: 'old', expected: '-+ 1000' },
+      { entity: 'unreadable', expected: '-+ x' },
+    ]);
+  });
+
+  it('should keep every trace inside the window', () => {
+    expect(expiredDeletions(state, [], 2_000, 2_000).map((trace) => trace.entity)).toEqual(['unreadable']);
   });
 });
 

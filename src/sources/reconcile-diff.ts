@@ -27,15 +27,28 @@ export function diffEntityStates(stored: ReadonlyMap<string, StoredEntityState>,
   const differences: EntityDifference[] = [];
   for (const [id, entity] of listed) {
     const state = stored.get(id);
-    if (!state) differences.push({ action: 'CREATE', entity: id, expected: null, before: null, after: entity });
+    // Listed again after catch-up reported it deleted: created anew.
+    if (!state || state.deletedAt !== undefined) differences.push({ action: 'CREATE', entity: id, expected: state?.raw ?? null, before: null, after: entity });
     else if (changedSince(state, entityFingerprint(entity))) {
       differences.push({ action: 'UPDATE', entity: id, expected: state.raw, before: storedEntity(state.raw), after: entity });
     }
   }
   for (const [id, state] of stored) {
-    if (!listed.has(id)) differences.push({ action: 'DELETE', entity: id, expected: state.raw, before: storedEntity(state.raw), after: null });
+    if (!listed.has(id) && state.deletedAt === undefined) differences.push({ action: 'DELETE', entity: id, expected: state.raw, before: storedEntity(state.raw), after: null });
   }
   return differences;
+}
+
+/**
+ * The traces of deletions catch-up reported more than `ttlMs` before `now` (ms), to drop: Port's own
+ * late DELETE is not expected after the dedupe window. One of an entity listed again is not among
+ * them (the CREATE replaces it).
+ */
+export function expiredDeletions(stored: ReadonlyMap<string, StoredEntityState>, current: readonly EntitySnapshot[], now: number, ttlMs: number): { entity: string; expected: string }[] {
+  const listed = new Set(current.map((entity) => entity.identifier));
+  return [...stored]
+    .filter(([id, state]) => state.deletedAt !== undefined && !listed.has(id) && !(now - state.deletedAt < ttlMs))
+    .map(([id, state]) => ({ entity: id, expected: state.raw }));
 }
 
 /**

@@ -3,7 +3,7 @@ import { PermanentActionError, RateLimitedActionError } from '../actions/action-
 import type { EntityPage, EntityPageRequest } from '../actions/port/port-api.client';
 import type { ChangeEvent, EntitySnapshot } from '../changes/change-event';
 import type { RuleSet } from '../rules/rule.types';
-import { encodeEntityState, storedState, type StoredEntityState } from './entity-state';
+import { encodeEntityState, encodeStateUpdate, storedState, type StoredEntityState } from './entity-state';
 import type { StateUpdate } from './entity-state.store';
 import { ReconcileService } from './reconcile.service';
 
@@ -46,11 +46,12 @@ describe(ReconcileService.name, () => {
     store = {
       snapshot: jest.fn(async (bp: string) => new Map(state[bp] ?? [])),
       compareAndSet: jest.fn(async (bp: string, updates: StateUpdate[]) =>
-        updates.map(({ entity, expected, next, reported }) => {
+        updates.map((update) => {
           const hash = (state[bp] ??= new Map());
-          if ((hash.get(entity)?.raw ?? null) !== expected) return false;
-          if (next) hash.set(entity, storedState(encodeEntityState(next, reported)));
-          else hash.delete(entity);
+          if ((hash.get(update.entity)?.raw ?? null) !== update.expected) return false;
+          const written = encodeStateUpdate(update);
+          if (written) hash.set(update.entity, storedState(written));
+          else hash.delete(update.entity);
           return true;
         }),
       ),
@@ -86,8 +87,41 @@ describe(ReconcileService.name, () => {
 
       expect(queued()).toEqual(['UPDATE a', 'CREATE c', 'DELETE b']);
       expect(intake.accept.mock.calls[0][0]).toMatchObject({ source: 'reconcile', body: { diff: { before: svc('a'), after: svc('a', 'Degraded') } } });
-      // The states it reported are marked, so Port's own late event for the same change is known.
-      expect([...state.service.values()].map((stored) => stored.reportedByCatchUp)).toEqual([true, true]);
+      // The states it reported are marked (a deletion kept as a trace), so Port's own late event for the same change is known.
+      expect([...state.service].map(([id, stored]) => [id, stored.reportedByCatchUp, stored.deletedAt !== undefined])).toEqual([
+        ['a', true, false],
+        ['b', true, true],
+        ['c', true, false],
+      ]);
+    });
+
+    it('should keep a trace of a deletion it reported for the dedupe window, then drop it, reporting it once', async () => {
+      let now = new Date('2026-03-01T12:00:00.000Z');
+      sut = new ReconcileService(port, store, intake, { current: () => ruleSet }, { onStart: false }, { now: () => now, deletionTraceMs: 3_600_000 });
+      await run();
+      listings.service = [svc('a')];
+
+      await expect(run()).resolves.toMatchObject({ deleted: 1, queued: 1 });
+      expect(state.service.get('b')).toMatchObject({ deletedAt: now.getTime(), reportedByCatchUp: true });
+      now = new Date(now.getTime() + 3_599_000);
+      await expect(run()).resolves.toMatchObject({ deleted: 0, queued: 0 });
+      expect(state.service.has('b')).toBe(true);
+      now = new Date(now.getTime() + 1_000);
+      await expect(run()).resolves.toMatchObject({ deleted: 0, queued: 0 });
+
+      expect(state.service.has('b')).toBe(false);
+      expect(queued()).toEqual(['DELETE b']);
+    });
+
+    it('should report an entity listed again after its deletion as created', async () => {
+      await run();
+      listings.service = [svc('a')];
+      await run();
+      listings.service = [svc('a'), svc('b', 'Degraded')];
+
+      await expect(run()).resolves.toMatchObject({ created: 1, queued: 1 });
+      expect(queued()).toEqual(['DELETE b', 'CREATE b']);
+      expect(intake.accept.mock.calls[1][0]).toMatchObject({ body: { diff: { before: null, after: svc('b', 'Degraded') } } });
     });
 
     it('should leave out a change no event can carry, report the others, and find it again next run', async () => {
@@ -175,6 +209,17 @@ describe(ReconcileService.name, () => {
       await expect(run()).resolves.toMatchObject({ failed: ['service'], queued: 1 });
       await expect(run()).resolves.toMatchObject({ updated: 1, queued: 1 });
       expect(queued()).toEqual(['UPDATE a', 'UPDATE b', 'UPDATE b']);
+    });
+
+    it('should put back a deletion it could not queue, so the next run reports it', async () => {
+      await run();
+      listings.service = [];
+      intake.accept.mockResolvedValueOnce({ eventId: 'x', duplicate: false }).mockRejectedValueOnce(new Error('queue unavailable'));
+
+      await expect(run()).resolves.toMatchObject({ failed: ['service'], queued: 1 });
+      expect(state.service.get('b')).toMatchObject({ raw: encodeEntityState(svc('b')), reportedByCatchUp: false });
+      await expect(run()).resolves.toMatchObject({ deleted: 1, queued: 1 });
+      expect(queued()).toEqual(['DELETE a', 'DELETE b', 'DELETE b']);
     });
   });
 

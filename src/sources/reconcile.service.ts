@@ -5,11 +5,11 @@ import type { MetricsService } from '../ops/metrics.service';
 import type { RuleSet } from '../rules/rule.types';
 import type { RulesService } from '../rules/rules.service';
 import type { ChangeEvent } from '../changes/change-event';
-import { encodeEntityState } from './entity-state';
 import type { EventSourceStatus } from './event-source';
+import { encodeStateUpdate } from './entity-state';
 import type { EntityStateStore } from './entity-state.store';
 import { listAllEntities } from './port-entity-listing';
-import { diffEntityStates, reconcileEvent, type EntityDifference } from './reconcile-diff';
+import { diffEntityStates, expiredDeletions, reconcileEvent, type EntityDifference } from './reconcile-diff';
 
 /** `RECONCILE_INTERVAL` in ms (unset = no periodic run) and `RECONCILE_ON_START`. */
 export interface ReconcileSchedule {
@@ -43,6 +43,7 @@ interface LastRun {
 }
 
 const PAGE_LIMIT = 500;
+const DAY_MS = 86_400_000;
 
 /** The blueprints the rules name; a rule naming none (it matches every blueprint) adds none. */
 export function namedBlueprints(ruleSet: RuleSet | undefined): string[] {
@@ -86,7 +87,13 @@ export class ReconcileService implements OnModuleDestroy {
     private readonly intake: Pick<EventIntakeService, 'accept'>,
     private readonly rules: Pick<RulesService, 'current'>,
     private readonly schedule: ReconcileSchedule,
-    private readonly options: { pageLimit?: number; now?: () => Date; metrics?: ReconcileMetrics } = {},
+    private readonly options: {
+      pageLimit?: number;
+      now?: () => Date;
+      metrics?: ReconcileMetrics;
+      /** How long the trace of a reported deletion is kept for Port's late DELETE (DEDUPE_TTL_SECONDS; default a day). */
+      deletionTraceMs?: number;
+    } = {},
   ) {}
 
   start(): void {
@@ -228,6 +235,8 @@ export class ReconcileService implements OnModuleDestroy {
     signal.throwIfAborted();
     const differences = diffEntityStates(stored, entities);
     summary.blueprints.push(blueprint);
+    const expired = expiredDeletions(stored, entities, Date.parse(now), this.options.deletionTraceMs ?? DAY_MS);
+    if (expired.length > 0) await this.store.compareAndSet(blueprint, expired.map((trace) => ({ ...trace, next: null })));
     if (firstRun) {
       await this.store.compareAndSet(blueprint, differences.map((d) => ({ entity: d.entity, expected: d.expected, next: d.after })));
       await this.store.markRecorded(blueprint);
@@ -236,11 +245,13 @@ export class ReconcileService implements OnModuleDestroy {
       return;
     }
     const reportable = this.reportable(blueprint, differences, now, summary);
-    const applied = await this.store.compareAndSet(
+    const updates = reportable.map(({ difference: d }) => ({ entity: d.entity, expected: d.expected, next: d.after, reported: true, reportedAt: Date.parse(now) }));
+    const applied = await this.store.compareAndSet(blueprint, updates);
+    await this.queue(
       blueprint,
-      reportable.map(({ difference: d }) => ({ entity: d.entity, expected: d.expected, next: d.after, reported: true })),
+      reportable.flatMap((item, i) => (applied[i] ? [{ ...item, written: encodeStateUpdate(updates[i]) }] : [])),
+      summary,
     );
-    await this.queue(blueprint, reportable.filter((_, i) => applied[i]), summary);
   }
 
   /**
@@ -260,16 +271,17 @@ export class ReconcileService implements OnModuleDestroy {
     });
   }
 
-  private async queue(blueprint: string, claimed: { difference: EntityDifference; event: ChangeEvent }[], summary: ReconcileSummary): Promise<void> {
+  /** `written`: the value each claimed change left in the store, which a failure puts back. */
+  private async queue(blueprint: string, claimed: { difference: EntityDifference; event: ChangeEvent; written: string }[], summary: ReconcileSummary): Promise<void> {
     for (const [index, { difference, event }] of claimed.entries()) {
       try {
         const { duplicate } = await this.intake.accept(event);
         if (!duplicate) summary.queued++;
       } catch (error) {
         // Not queued: put back what was claimed, so the next run finds these changes again.
-        const rest = claimed.slice(index).map((item) => item.difference);
+        const rest = claimed.slice(index);
         await this.store
-          .compareAndSet(blueprint, rest.map((d) => ({ entity: d.entity, expected: d.after ? encodeEntityState(d.after, true) : null, next: d.before })))
+          .compareAndSet(blueprint, rest.map(({ difference: d, written }) => ({ entity: d.entity, expected: written, next: d.before })))
           .catch(() => this.logger.error(`reconcile: ${rest.length} changes of ${blueprint} were recorded but not queued`));
         throw error;
       }

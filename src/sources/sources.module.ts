@@ -29,7 +29,7 @@ import { SourcesService } from './sources.service';
       provide: ReconcileService,
       inject: [PortApiClient, EntityStateStore, EventIntakeService, RulesService, AppConfig, MetricsService],
       useFactory: (port: PortApiClient, store: EntityStateStore, intake: EventIntakeService, rules: RulesService, config: AppConfig, metrics: MetricsService) =>
-        new ReconcileService(port, store, intake, rules, config.reconcile ?? { onStart: false }, { metrics }),
+        new ReconcileService(port, store, intake, rules, config.reconcile ?? { onStart: false }, { metrics, deletionTraceMs: config.dedupeTtlSeconds * 1000 }),
     },
     {
       provide: ChangelogRegistrationService,

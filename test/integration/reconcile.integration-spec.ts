@@ -53,6 +53,11 @@ function webhookBody(before: EntitySnapshot, after: EntitySnapshot, at: string):
   };
 }
 
+/** Port's changelog body for the deletion of `before` at `at`. */
+function deleteBody(before: EntitySnapshot, at: string): object {
+  return { ...webhookBody(before, before, at), action: 'DELETE', diff: { before, after: null } };
+}
+
 describe('Reconcile against a Port API on loopback (real Redis, real intake)', () => {
   let catalog: FakePortCatalog;
   let port: MockTarget;
@@ -135,6 +140,29 @@ describe('Reconcile against a Port API on loopback (real Redis, real intake)', (
     const next = await t.app.inject({ method: 'POST', url: '/webhooks/port', payload: webhookBody(degraded, svc('a'), new Date(Date.now() + 1).toISOString()) });
     expect(next.json()).toMatchObject({ duplicate: false });
     expect(await queuedEvents()).toHaveLength(2);
+  });
+
+  it("should answer Port's own late DELETE for a deletion catch-up reported as a duplicate, after its late UPDATE", async () => {
+    const redis = t.app.get<Redis>(PRODUCER_REDIS);
+    const post = (payload: object) => t.app.inject({ method: 'POST', url: '/webhooks/port', payload });
+    await sut.trigger();
+    catalog.entities.service = [svc('a'), svc('c')];
+    await expect(sut.trigger()).resolves.toMatchObject({ deleted: 1, queued: 1 });
+    const at = Date.now();
+
+    // Port's events from while the service missed them: b degraded, then deleted.
+    const update = await post(webhookBody(svc('b'), svc('b', 'Degraded'), new Date(at).toISOString()));
+    const late = await post(deleteBody(svc('b', 'Degraded'), new Date(at + 1).toISOString()));
+
+    expect(update.json()).toMatchObject({ duplicate: false });
+    expect([late.statusCode, late.json()]).toEqual([202, { eventId: expect.any(String), duplicate: true }]);
+    expect((await queuedEvents()).map((event) => event.action)).toEqual(['DELETE', 'UPDATE']);
+    // Port's event has come: the trace is gone, and the next run reports nothing.
+    expect(await redis.hexists(`${t.config.queuePrefix}:state:service`, 'b')).toBe(0);
+    await expect(sut.trigger()).resolves.toMatchObject({ created: 0, updated: 0, deleted: 0, queued: 0 });
+    // A later deletion of a new b is a change like any other.
+    await post({ ...deleteBody(svc('b'), new Date(at + 2).toISOString()), action: 'CREATE', diff: { before: null, after: svc('b') } });
+    expect((await post(deleteBody(svc('b'), new Date(at + 3).toISOString()))).json()).toMatchObject({ duplicate: false });
   });
 
   it('should keep the state of the blueprints the rules name only', async () => {
@@ -235,6 +263,21 @@ describe('EntityStateStore on the real Redis', () => {
     expect(after.get('b')!.raw).toContain('"Crashed"');
     await expect(sut.isRecorded('service')).resolves.toBe(true);
     await expect(sut.isRecorded('vm')).resolves.toBe(false);
+  });
+
+  it('should keep the trace of a reported deletion against an UPDATE, and let a CREATE or DELETE replace it', async () => {
+    await sut.replace('service', [svc('a'), svc('b')]);
+    const before = await sut.snapshot('service');
+    await sut.compareAndSet('service', ['a', 'b'].map((id) => ({ entity: id, expected: before.get(id)!.raw, next: null, reported: true, reportedAt: 1_000 })));
+
+    await sut.record(webhookUpdate(svc('a'), svc('a', 'Degraded')));
+    await sut.record({ ...webhookUpdate(svc('b'), svc('b')), action: 'CREATE' });
+
+    const after = await sut.snapshot('service');
+    expect(after.get('a')).toEqual({ fingerprint: '-', raw: '-+ 1000', reportedByCatchUp: true, deletedAt: 1_000 });
+    expect(after.get('b')).toMatchObject({ reportedByCatchUp: false, raw: expect.stringContaining('"Healthy"') });
+    await sut.record({ ...webhookUpdate(svc('a'), svc('a')), action: 'DELETE' });
+    expect((await sut.snapshot('service')).has('a')).toBe(false);
   });
 });
 
