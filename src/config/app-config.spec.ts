@@ -59,6 +59,10 @@ describe('buildAppConfig', () => {
     ['PORT', { PORT: 'eighty' }],
     ['PORT', { PORT: '70000' }],
     ['REDIS_URL', { REDIS_URL: 'localhost:6379' }],
+    ['REDIS_URL', { REDIS_URL: 'redis://user:S3cretPw@127.0.0.1:70000' }],
+    ['REDIS_URL', { REDIS_URL: 'redis://user:S3cretPw@127.0.0.1:6379/abc' }],
+    ['REDIS_URL', { REDIS_URL: 'redis://user:S3cret%ZZ@127.0.0.1:6379' }],
+    ['REDIS_URL', { REDIS_URL: 'redis://user:S3cretPw@:6379' }],
     ['ROLE', { ROLE: 'both' }],
     ['WEBHOOK_SIGNATURE', { WEBHOOK_SIGNATURE: 'yes' }],
     ['PORT_CLIENT_SECRET', { WEBHOOK_SIGNATURE: 'required' }],
@@ -90,6 +94,20 @@ describe('buildAppConfig', () => {
     expect(error).toBeInstanceOf(ConfigurationError);
     expect((error as Error).message).toContain(name);
     expect((error as Error).message).not.toContain('\n');
+    expect((error as Error).message).not.toContain('S3cret');
+  });
+
+  it.each([
+    [{ REDIS_URL: 'redis://user:pw@127.0.0.1:99999' }, 'Invalid configuration: REDIS_URL is not a valid URL (a port above 65535'],
+    [{ REDIS_URL: 'redis://127.0.0.1:6379/cache' }, 'Invalid configuration: REDIS_URL names its database by number only'],
+    [{ REDIS_URL: 'redis://:p%ZZ@127.0.0.1' }, 'Invalid configuration: REDIS_URL has a malformed %-escape in its user or password'],
+  ])('should say what is wrong with a REDIS_URL the connection could not use: %j', (env, message) => {
+    expect(() => buildAppConfig(env)).toThrow(message);
+  });
+
+  it('should take a REDIS_URL with user, %-encoded password, IPv6 host and database', () => {
+    expect(buildAppConfig({ REDIS_URL: 'rediss://default:p%40ss@[::1]:6380/2' }).redis.url).toBe('rediss://default:p%40ss@[::1]:6380/2');
+    expect(buildAppConfig({ REDIS_URL: 'redis://redis' }).redis.url).toBe('redis://redis');
   });
 
   it('should take a RECONCILE_INTERVAL up to 168h (Node timers hold 24.8 days at most)', () => {

@@ -1,12 +1,38 @@
 import { Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength, ValidateIf } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength, ValidateBy, ValidateIf } from 'class-validator';
 
 // Only whole decimal numbers are converted: other text stays text. With stopAtFirstError the decorator
 // nearest the property is checked first, so @IsInt() stands there: `PORT=abc` is told "must be an
 // integer number", not a bound it fails as well.
 const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : value);
 const blankToUndefined = ({ value }: { value: unknown }) => (value === '' ? undefined : value);
-const REDIS_URL = /^rediss?:\/\/[^\s]+$/;
+const REDIS_URL_SHAPE = 'redis://[user:password@]host:port[/db] or rediss://…';
+
+/**
+ * What is wrong with a REDIS_URL, read as the connection will read it (redisOptionsFromUrl), in
+ * words that never quote it: it may hold a password. Undefined when it is fine.
+ */
+export function redisUrlProblem(value: unknown): string | undefined {
+  if (typeof value !== 'string' || !/^rediss?:\/\/[^\s]+$/.test(value)) return `must look like ${REDIS_URL_SHAPE}`;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return `is not a valid URL (a port above 65535, or a character in the password that must be %-encoded?): ${REDIS_URL_SHAPE}`;
+  }
+  if (!url.hostname) return `has no host: ${REDIS_URL_SHAPE}`;
+  if (!/^\/?(\d+)?$/.test(url.pathname)) return 'names its database by number only (the path: /0, /1, …)';
+  try {
+    decodeURIComponent(url.username);
+    decodeURIComponent(url.password);
+  } catch {
+    return 'has a malformed %-escape in its user or password';
+  }
+  return undefined;
+}
+
+const IsRedisUrl = () =>
+  ValidateBy({ name: 'isRedisUrl', validator: { validate: (value) => redisUrlProblem(value) === undefined, defaultMessage: (args) => `REDIS_URL ${redisUrlProblem(args?.value)}` } });
 
 /** The raw environment, by its variable names; validated once at boot. */
 export class EnvironmentVariables {
@@ -16,7 +42,7 @@ export class EnvironmentVariables {
   @IsOptional() @IsString() @MinLength(1)
   HOST?: string;
 
-  @IsOptional() @Matches(REDIS_URL, { message: 'REDIS_URL must look like redis://[user:password@]host:port[/db] or rediss://…' })
+  @IsOptional() @IsRedisUrl()
   REDIS_URL?: string;
 
   @IsOptional() @Matches(/^[A-Za-z0-9_.:-]+$/, { message: 'QUEUE_PREFIX may contain letters, digits and _ . : - only' })
