@@ -27,6 +27,8 @@ export interface Attempt {
 @Injectable()
 export class ActionRunnerService {
   private readonly logger = new Logger(ActionRunnerService.name);
+  /** The errors run() threw after recording them: the worker's `failed` event records the others. */
+  private readonly recorded = new WeakSet<Error>();
 
   constructor(
     private readonly router: ActionRouter,
@@ -57,8 +59,15 @@ export class ActionRunnerService {
       record({ status: final ? 'failed' : 'retrying', lastError, ...waiting });
       this.metrics.actions.inc({ type: job.action.type, outcome: final ? 'failed' : 'retried' });
       this.logger.warn({ ...log, statusCode: lastError.statusCode }, `action ${final ? 'failed' : 'will retry'}: ${lastError.message}`);
-      throw permanent ? new UnrecoverableError(lastError.message) : error;
+      const thrown = permanent ? new UnrecoverableError(lastError.message) : error instanceof Error ? error : new Error(String(error));
+      this.recorded.add(thrown);
+      throw thrown;
     }
+  }
+
+  /** Whether run() recorded the failure that threw `error` (false for an error from anywhere else). */
+  recordedFailure(error: Error): boolean {
+    return this.recorded.has(error);
   }
 
   /** An action BullMQ failed without running it (see ActionProcessor.onFailed): recorded, counted and logged as failed. */

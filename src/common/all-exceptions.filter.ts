@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { QueueUnavailableError } from '../ingest/event-intake.service';
-import { isRedisUnavailable } from './redis-unavailable';
+import { isRedisUnavailable, redisUnavailableReason } from './redis-unavailable';
 import { loggableUrl } from './log-redaction';
 
 interface FastifyError {
@@ -35,7 +35,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
     // Admin routes read Redis directly, so their Redis errors arrive here unwrapped.
     if (exception instanceof QueueUnavailableError || isRedisUnavailable(exception)) {
-      return answer(HttpStatus.SERVICE_UNAVAILABLE, 'Service Unavailable', 'Redis is unreachable; retry later');
+      return answer(HttpStatus.SERVICE_UNAVAILABLE, 'Service Unavailable', `${redisUnavailableReason(exception)}; retry later`);
     }
     const fastify = exception as FastifyError;
     if (typeof fastify?.statusCode === 'number' && fastify.statusCode >= 400 && fastify.statusCode < 500) {

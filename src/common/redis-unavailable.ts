@@ -7,3 +7,12 @@ const REDIS_DOWN = /Stream isn't writeable|Connection is closed|Command timed ou
 export function isRedisUnavailable(error: unknown): boolean {
   return error instanceof Error && (error.name === 'MaxRetriesPerRequestError' || REDIS_DOWN.test(error.message));
 }
+
+/** What an operator (and Port, in a 503) is told about why Redis cannot take a write now. */
+export function redisUnavailableReason(error: unknown): string {
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+  const message = cause instanceof Error ? cause.message : '';
+  if (message.startsWith('OOM ')) return 'Redis is out of memory and refuses writes (maxmemory reached)';
+  if (message.startsWith('LOADING ')) return 'Redis is loading its data after a restart';
+  return 'Redis is unreachable';
+}

@@ -1,7 +1,8 @@
-import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import Redis from 'ioredis';
 import type { Change, ChangeEvent } from '../changes/change-event';
 import { LuaScript } from '../common/lua-script';
+import { isRedisUnavailable } from '../common/redis-unavailable';
 import { AppConfig } from '../config/app-config';
 import { logErrorsOnce, PRODUCER_REDIS } from '../queue/producer-redis.provider';
 import { adminReadRedisOptions } from '../queue/redis-options';
@@ -36,6 +37,11 @@ interface ListCursor {
 const ACTION_FIELD = 'action:';
 const SCAN_BATCH = 100;
 const SCAN_MAX = 2_000;
+/** An action entry Redis refused (away, out of memory) is written again this often, for this long. */
+const REWRITE_EVERY_MS = 2_000;
+const REWRITE_FOR_MS = 15 * 60_000;
+/** At most this many entries wait to be written again; past it the oldest is given up. */
+const REWRITE_MAX = 10_000;
 
 // One call per evaluation (a MULTI of five commands cost five times the client CPU). A first
 // delivery (KEYS[3] given) is recorded only if its event id was not delivered within the dedupe
@@ -63,14 +69,37 @@ entry.updatedAt = ARGV[4]
 redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(entry))
 return 1`);
 
+// An action's entry, only into a record still kept: an update after the record's retention would
+// leave a record of one field that never expires. ARGV[3], on a write made again after Redis refused
+// it: the entry's time, so that it never replaces a newer entry.
+const UPDATE_ACTION = new LuaScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[3] then
+  local raw = redis.call('HGET', KEYS[1], ARGV[1])
+  if raw and cjson.decode(raw).updatedAt > ARGV[3] then return 0 end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1`);
+
+interface PendingRewrite {
+  eventId: string;
+  action: ActionRecord;
+  since: number;
+}
+
 /**
  * Event records in Redis: one hash per event (each action its own field, so concurrent workers
  * never overwrite each other) and a sorted set by receipt time for listing. Expire after retention.
  */
 @Injectable()
 export class EventRecordStore implements OnModuleDestroy {
+  private readonly logger = new Logger(EventRecordStore.name);
   /** The admin API's reads: see adminReadRedisOptions. Made on first read (workers never read). */
   private reader?: Redis;
+  /** Action entries Redis refused, by event and action: the newest of each, written again every 2 s. */
+  private readonly rewrites = new Map<string, PendingRewrite>();
+  private rewriteTimer?: NodeJS.Timeout;
+  private rewriting?: Promise<void>;
 
   constructor(
     @Inject(PRODUCER_REDIS) private readonly redis: Redis,
@@ -78,6 +107,10 @@ export class EventRecordStore implements OnModuleDestroy {
   ) {}
 
   async onModuleDestroy(): Promise<void> {
+    clearInterval(this.rewriteTimer);
+    await this.rewriting;
+    if (this.rewrites.size > 0) await this.rewritePending();
+    if (this.rewrites.size > 0) this.logger.warn(`${this.rewrites.size} action record entries Redis refused are lost at shutdown (their jobs' states in Bull Board are right)`);
     await this.reader?.quit().catch(() => this.reader?.disconnect());
   }
 
@@ -94,9 +127,61 @@ export class EventRecordStore implements OnModuleDestroy {
     return (await RECORD_EVALUATION.run(this.redis, keys, args)) === 1;
   }
 
-  /** `via`: another connection to write on (a worker's own, so the update leaves with BullMQ's next command). */
+  /**
+   * `via`: another connection to write on (a worker's own, so the update leaves with BullMQ's next
+   * command). A write Redis refuses (away, out of memory: the job itself may still move on) is made
+   * again every 2 s for up to 15 minutes, unless a newer entry for the action is written meanwhile, so
+   * a record does not stay `queued` for an action that ran. Rejects all the same, for the caller's log.
+   */
   async updateAction(eventId: string, action: ActionRecord, via: Redis = this.redis): Promise<void> {
-    await via.hset(this.key(eventId), ACTION_FIELD + action.key, JSON.stringify(action));
+    try {
+      await UPDATE_ACTION.run(via, [this.key(eventId)], [ACTION_FIELD + action.key, JSON.stringify(action)]);
+    } catch (error) {
+      if (isRedisUnavailable(error)) this.rewriteLater(eventId, action);
+      throw error;
+    }
+  }
+
+  /** How many action entries wait to be written again (see updateAction). */
+  get pendingRewrites(): number {
+    return this.rewrites.size;
+  }
+
+  private rewriteLater(eventId: string, action: ActionRecord): void {
+    const id = `${eventId} ${action.key}`;
+    const previous = this.rewrites.get(id);
+    if (previous && previous.action.updatedAt > action.updatedAt) return;
+    if (!previous && this.rewrites.size >= REWRITE_MAX) {
+      const [oldest, given] = this.rewrites.entries().next().value as [string, PendingRewrite];
+      this.rewrites.delete(oldest);
+      this.logger.warn({ eventId: given.eventId }, `action record entry given up: ${REWRITE_MAX} entries already wait for Redis to take writes`);
+    }
+    this.rewrites.set(id, { eventId, action, since: previous?.since ?? Date.now() });
+    this.rewriteTimer ??= setInterval(() => void this.rewritePending(), REWRITE_EVERY_MS).unref();
+  }
+
+  private rewritePending(): Promise<void> {
+    this.rewriting ??= this.rewriteAll().finally(() => (this.rewriting = undefined));
+    return this.rewriting;
+  }
+
+  private async rewriteAll(): Promise<void> {
+    let written = 0;
+    for (const [id, pending] of this.rewrites) {
+      const { eventId, action } = pending;
+      try {
+        if ((await UPDATE_ACTION.run(this.redis, [this.key(eventId)], [ACTION_FIELD + action.key, JSON.stringify(action), action.updatedAt])) === 1) written += 1;
+      } catch (error) {
+        if (isRedisUnavailable(error) && Date.now() - pending.since < REWRITE_FOR_MS) break; // still refused: next time
+        this.logger.warn({ eventId }, `action record entry given up after ${Math.round((Date.now() - pending.since) / 1000)} s: ${(error as Error).message}`);
+      }
+      if (this.rewrites.get(id) === pending) this.rewrites.delete(id);
+    }
+    if (written > 0) this.logger.log(`${written} action record entries written again after Redis refused them`);
+    if (this.rewrites.size === 0) {
+      clearInterval(this.rewriteTimer);
+      this.rewriteTimer = undefined;
+    }
   }
 
   /** Notes on an action not run yet why and until when (`until`: ISO time); `via` as for updateAction. */

@@ -11,7 +11,7 @@ import { isNamedBlueprint } from '../sources/reconcile.service';
 /** Redis could not take the event; the caller should retry later. */
 export class QueueUnavailableError extends Error {
   constructor(cause: unknown) {
-    super(`queue unavailable: ${cause instanceof Error ? cause.message : String(cause)}`);
+    super(`queue unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
     this.name = 'QueueUnavailableError';
   }
 }

@@ -3,6 +3,11 @@ import { HealthIndicatorService } from '@nestjs/terminus';
 import type Redis from 'ioredis';
 import { PRODUCER_REDIS } from '../queue/producer-redis.provider';
 
+/**
+ * Redis answers and takes writes. Past `maxmemory` with `noeviction` (the policy BullMQ needs) it
+ * answers PING but refuses every write, so every webhook gets a 503: that is down too, or readiness
+ * would stay green through it. Where INFO is not allowed (a restricted ACL user), PING alone decides.
+ */
 @Injectable()
 export class RedisHealthIndicator {
   constructor(
@@ -14,9 +19,17 @@ export class RedisHealthIndicator {
     const indicator = this.indicators.check(key);
     try {
       await this.redis.ping();
-      return indicator.up();
     } catch (error) {
       return indicator.down({ message: error instanceof Error ? error.message : 'unreachable' });
     }
+    const memory = await this.redis.info('memory').catch(() => '');
+    return refusesWrites(memory) ? indicator.down({ message: 'out of memory: used_memory has reached maxmemory and the policy is noeviction, so Redis refuses writes' }) : indicator.up();
   }
+}
+
+/** From `INFO memory`: whether Redis refuses writes for memory (maxmemory set, reached, noeviction). */
+export function refusesWrites(info: string): boolean {
+  const field = (name: string) => new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim();
+  const max = Number(field('maxmemory'));
+  return max > 0 && Number(field('used_memory')) >= max && field('maxmemory_policy') === 'noeviction';
 }

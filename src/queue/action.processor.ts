@@ -8,6 +8,7 @@ import { RateLimitedActionError } from '../actions/action-errors';
 import { ActionRunnerService } from '../actions/action-runner.service';
 import { SlackPacingService } from '../actions/slack/slack-pacing.service';
 import { actionTarget, TargetBulkhead } from '../actions/target-bulkhead';
+import { isRedisUnavailable } from '../common/redis-unavailable';
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../ops/metrics.service';
 import { DispatchActionJob } from './job-types';
@@ -22,6 +23,9 @@ const IN_PROCESS_WAIT_MS = 250;
  */
 export const MAX_STALLED_COUNT = 3;
 const CROWDED_MAX_DELAY_MS = 30_000;
+/** How long an action waits, back in the queue, when Slack pacing cannot reach Redis (a few seconds, jittered). */
+const PACING_DOWN_DELAY_MS = 5_000;
+const PACING_DOWN_LOG_EVERY_MS = 10_000;
 
 /** `slot`: a Slack send time reserved before a delay; `crowded`: times put back because its target had its share of slots. */
 type PacedJob = DispatchActionJob & { slot?: { at: number; attempt: number }; crowded?: number };
@@ -35,6 +39,8 @@ type PacedJob = DispatchActionJob & { slot?: { at: number; attempt: number }; cr
 export class ActionProcessor extends WorkerHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(ActionProcessor.name);
   private readonly bulkhead: TargetBulkhead;
+  /** Actions put back since the last warning that Slack pacing cannot use Redis (one line per 10 s, not per job). */
+  private pacingDown = { count: 0, warnedAt: 0 };
 
   constructor(
     private readonly runner: ActionRunnerService,
@@ -71,7 +77,12 @@ export class ActionProcessor extends WorkerHost implements OnApplicationBootstra
 
   /** Paced first (a wait for a Slack slot is not a call to the target), then counted while it calls. */
   private async dispatch(job: Job<PacedJob>, token?: string): Promise<DispatchResult> {
-    await this.waitForSlot(job, token);
+    try {
+      await this.waitForSlot(job, token);
+    } catch (error) {
+      if (error instanceof DelayedError || !isRedisUnavailable(error)) throw error;
+      return this.pacingUnavailable(job, error as Error, token);
+    }
     const target = actionTarget(job.data.action, this.config.slack.defaultWebhookUrl);
     const ticket = await this.bulkhead.enter(target);
     if (!ticket) return this.putBack(job, target, token);
@@ -98,9 +109,32 @@ export class ActionProcessor extends WorkerHost implements OnApplicationBootstra
     return this.delay(job, { ...data, crowded }, until, token);
   }
 
+  /**
+   * Slack pacing could not reserve a send time: Redis is away or out of memory. The message is not
+   * sent unpaced, and no attempt is used (its target was not called: an attempt used here made actions
+   * fail for good during a Redis out-of-memory spell without ever reaching Slack). Back to the queue
+   * for about 5 s, as many times as it takes; its data is left as it is (that write would fail too).
+   */
+  private async pacingUnavailable(job: Job<PacedJob>, error: Error, token?: string): Promise<never> {
+    this.pacingDown.count += 1;
+    if (Date.now() - this.pacingDown.warnedAt >= PACING_DOWN_LOG_EVERY_MS) {
+      this.logger.warn(
+        { eventId: job.data.eventId, ruleId: job.data.ruleId },
+        `Slack pacing cannot use Redis (${error.message}): ${this.pacingDown.count} action(s) put back for about ${PACING_DOWN_DELAY_MS / 1000} s since the last such line, no attempt used`,
+      );
+      this.pacingDown = { count: 0, warnedAt: Date.now() };
+    }
+    await job.moveToDelayed(Date.now() + PACING_DOWN_DELAY_MS * (0.5 + Math.random()), token);
+    throw new DelayedError();
+  }
+
   /** Back to the queue until `at` with `data` kept on the job; no attempt is used. */
   private async delay(job: Job<PacedJob>, data: PacedJob, at: number, token?: string): Promise<never> {
-    await job.updateData(data);
+    // Redis out of memory refuses this write but still moves jobs: the job goes back all the same,
+    // without its reserved slot or put-back count (it takes a new slot; its next wait starts short).
+    await job.updateData(data).catch((error: unknown) => {
+      if (!isRedisUnavailable(error)) throw error;
+    });
     await job.moveToDelayed(at, token);
     throw new DelayedError();
   }
@@ -137,14 +171,25 @@ export class ActionProcessor extends WorkerHost implements OnApplicationBootstra
   }
 
   /**
-   * BullMQ fails a job without running it once its workers stopped while running it more than
-   * MAX_STALLED_COUNT times: process() never sees it, so its record, metrics and log line are written here.
+   * A job that failed for good without the runner having recorded it: BullMQ gave up on it after its
+   * workers stopped while running it more than MAX_STALLED_COUNT times (process() never saw it), or
+   * its last attempt ended before the action was run (an error of ours, not the target's). Its record,
+   * metrics and log line are written here, so no action ends failed unreported.
    */
   @OnWorkerEvent('failed')
   onFailed(job: Job<PacedJob> | undefined, error: Error): void {
-    if (!job?.deferredFailure) return;
-    const reason = `its worker stopped while running it (killed, or hung past its 30 s lock) ${MAX_STALLED_COUNT + 1} times, and BullMQ gave up on it (${error.message})`;
-    void this.connection().then((connection) => this.runner.abandoned(job.data, { number: job.attemptsMade, max: job.opts.attempts ?? 1, queuedAt: job.timestamp }, reason, connection));
+    if (!job || job.name !== JobName.DispatchAction || this.runner.recordedFailure(error)) return;
+    const attempt = { number: job.attemptsMade, max: job.opts.attempts ?? 1, queuedAt: job.timestamp };
+    if (job.deferredFailure) {
+      const reason = `its worker stopped while running it (killed, or hung past its 30 s lock) ${MAX_STALLED_COUNT + 1} times, and BullMQ gave up on it (${error.message})`;
+      return void this.connection().then((connection) => this.runner.abandoned(job.data, attempt, reason, connection));
+    }
+    if (job.finishedOn === undefined) {
+      this.metrics.actions.inc({ type: job.data.action.type, outcome: 'retried' });
+      this.logger.warn({ eventId: job.data.eventId, ruleId: job.data.ruleId, attempt: attempt.number }, `action will retry: its attempt ended before it was run: ${error.message}`);
+      return;
+    }
+    void this.connection().then((connection) => this.runner.abandoned(job.data, attempt, `its last attempt ended before it was run: ${error.message}`, connection));
   }
 
   /** Without a listener a Redis error on the worker would be thrown as an unhandled 'error' event. */

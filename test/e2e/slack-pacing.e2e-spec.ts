@@ -1,3 +1,5 @@
+import { ReplyError } from 'ioredis';
+import { TargetPacer } from '../../src/actions/target-pacer';
 import { EventRecord } from '../../src/events/event-record';
 import { MockTarget, ReceivedRequest, status } from '../support/mock-target';
 import { readSample } from '../support/port-samples';
@@ -226,5 +228,59 @@ describe('Slack answering 429 (SLACK_MAX_PER_SECOND=20)', () => {
     expect(during.length).toBeLessThanOrEqual(1);
     expect(texts(channel.requests.slice(1)).sort()).toEqual(Array.from({ length: 6 }, (_, i) => `memory ${60 + i}`).sort());
     expect(records.flatMap((r) => r.actions).map((action) => action.attempts).sort()).toEqual([1, 1, 1, 1, 1, 2]);
+  });
+});
+
+describe('Slack pacing when Redis refuses its write', () => {
+  jest.setTimeout(30_000);
+  let channel: MockTarget;
+  let t: TestApp;
+
+  beforeEach(async () => {
+    channel = await new MockTarget().start();
+    t = await startOneChannelApp(channel.url('/services/T0/B0/oom'), 20, { ACTION_ATTEMPTS: '2', ACTION_RETRY_BASE_MS: '100' });
+  });
+  afterEach(async () => {
+    jest.restoreAllMocks();
+    await t.close();
+    await channel.stop();
+  });
+
+  const actionsTotal = async () => {
+    const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+    return metrics.split('\n').filter((line) => line.startsWith('reactor_actions_total{'));
+  };
+
+  it('should put the message back without using an attempt while Redis is out of memory, and send it once after', async () => {
+    // What the pacing script meets in Redis past maxmemory (noeviction): its SET refused.
+    const reserve = jest.spyOn(t.app.get(TargetPacer), 'reserve');
+    reserve.mockRejectedValueOnce(new ReplyError("OOM command not allowed when used memory > 'maxmemory'. script: b53a97, on @user_script:8.")).mockRejectedValueOnce(new ReplyError('OOM command not allowed'));
+
+    const { eventId } = (await t.app.inject({ method: 'POST', url: '/webhooks/port', payload: deploymentUpdate(1) })).json() as { eventId: string };
+
+    const record = await waitFor(async () => {
+      const r = await recordOf(t, eventId);
+      return r?.status === 'succeeded' ? r : undefined;
+    }, 25_000, 'the message sent once Redis takes writes again');
+    expect(reserve.mock.calls.length).toBeGreaterThanOrEqual(3);
+    expect(record.actions).toEqual([expect.objectContaining({ status: 'succeeded', attempts: 1 })]);
+    expect(texts(channel.requests)).toEqual(['memory 1']);
+    expect(await actionsTotal()).toEqual(['reactor_actions_total{type="slack",outcome="succeeded"} 1']);
+  });
+
+  it('should record, count and log as failed an action whose last attempt ended before it ran', async () => {
+    jest.spyOn(t.app.get(TargetPacer), 'reserve').mockRejectedValue(new ReplyError('WRONGTYPE Operation against a key holding the wrong kind of value'));
+
+    const { eventId } = (await t.app.inject({ method: 'POST', url: '/webhooks/port', payload: deploymentUpdate(2) })).json() as { eventId: string };
+
+    const record = await waitFor(async () => {
+      const r = await recordOf(t, eventId);
+      return r?.status === 'failed' ? r : undefined;
+    }, 10_000, 'the action recorded failed');
+    expect(record.actions).toEqual([
+      expect.objectContaining({ status: 'failed', attempts: 2, lastError: { message: 'its last attempt ended before it was run: WRONGTYPE Operation against a key holding the wrong kind of value' } }),
+    ]);
+    expect(channel.requests).toEqual([]);
+    expect((await actionsTotal()).sort()).toEqual(['reactor_actions_total{type="slack",outcome="failed"} 1', 'reactor_actions_total{type="slack",outcome="retried"} 1']);
   });
 });

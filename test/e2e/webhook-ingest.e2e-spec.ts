@@ -1,6 +1,7 @@
 import type Redis from 'ioredis';
 import { readSample } from '../support/port-samples';
 import { removeKeys, startTestApp, TestApp, writeRulesFile } from '../support/test-app';
+import { PRODUCER_REDIS } from '../../src/queue/producer-redis.provider';
 import { QueueName } from '../../src/queue/queue-names';
 import { EventEvaluationService } from '../../src/rules/event-evaluation.service';
 
@@ -227,7 +228,9 @@ describe('POST /webhooks/port (ROLE=api, real Redis)', () => {
     // A fault of ours is not an outage: a 500 that says nothing inside, not "Redis is unreachable".
     ['500 for a failure of its own', new TypeError("Cannot read properties of undefined (reading 'ruleId')"), 500, 'internal error'],
     // Redis restarting with its append-only file, or out of memory: Port should come back later.
-    ['503 when Redis cannot take the event yet', Object.assign(new Error('LOADING Redis is loading the dataset in memory'), { name: 'ReplyError' }), 503, 'Redis is unreachable; retry later'],
+    ['503 when Redis cannot take the event yet', Object.assign(new Error('LOADING Redis is loading the dataset in memory'), { name: 'ReplyError' }), 503, 'Redis is loading its data after a restart; retry later'],
+    ['503 when Redis is out of memory', Object.assign(new Error("OOM command not allowed when used memory > 'maxmemory'."), { name: 'ReplyError' }), 503, 'Redis is out of memory and refuses writes (maxmemory reached); retry later'],
+    ['503 when Redis is down', Object.assign(new Error("Stream isn't writeable and enableOfflineQueue options is false"), { name: 'Error' }), 503, 'Redis is unreachable; retry later'],
   ])('should answer %s', async (_name, failure, statusCode, message) => {
     const evaluate = jest.spyOn(t.app.get(EventEvaluationService), 'evaluate').mockRejectedValueOnce(failure);
     try {
@@ -245,6 +248,19 @@ describe('POST /webhooks/port (ROLE=api, real Redis)', () => {
     const ready = await t.app.inject({ method: 'GET', url: '/health/ready' });
     expect(ready.statusCode).toBe(200);
     expect(ready.json().info).toMatchObject({ redis: { status: 'up' }, rules: { status: 'up', count: 1 } });
+  });
+
+  it('should report not ready while Redis is out of memory (it still answers PING, but refuses every write)', async () => {
+    const memory = '# Memory\r\nused_memory:1100000\r\nmaxmemory:1048576\r\nmaxmemory_policy:noeviction\r\n';
+    const info = jest.spyOn(t.app.get<Redis>(PRODUCER_REDIS), 'info').mockResolvedValue(memory);
+    try {
+      const ready = await t.app.inject({ method: 'GET', url: '/health/ready' });
+
+      expect(ready.statusCode).toBe(503);
+      expect(ready.json().error).toMatchObject({ redis: { status: 'down', message: expect.stringMatching(/^out of memory: /) } });
+    } finally {
+      info.mockRestore();
+    }
   });
 });
 
