@@ -38,6 +38,8 @@ describe(parsePortBody.name, () => {
       ['changelog-timer-expired-entity-archive-variant.json', 'timerExample', 'e_mtLQRs6sqQOaz7QP', 'TIMER_EXPIRED', 'entity'],
       ['automation-event-entity-updated-service.json', 'service', 'example-service-identifier', 'UPDATE', 'entity'],
       ['automation-triggerdata-entity-updated-service.json', 'service', 'example-service-identifier', 'UPDATE', 'entity'],
+      // Its context holds the action only: blueprint and entity come from the run (diff.after).
+      ['automation-triggerdata-run-updated.json', 'blueprintIdentifier', 'entityIdentifier', 'UPDATE', 'run'],
     ])('should normalise %s', (name, blueprint, entity, action, resourceType) => {
       const event = parsed(sample(name));
 

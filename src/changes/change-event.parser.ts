@@ -72,13 +72,25 @@ function nestedDeeperThan(value: unknown, levels: number): boolean {
   return false;
 }
 
-/** Automation events name the context keys differently; fill the changelog names, keep the originals. */
+/**
+ * Automation events name the context keys differently; fill the changelog names, keep the originals.
+ * An Automation's run event has only the action in its context: the run's blueprint, entity and id
+ * are in the run itself (`diff.after`, or `diff.before`), where a changelog run event has them in
+ * its context.
+ */
 function withContextNames(body: JsonObject): JsonObject {
   const context = body.context;
   if (!isObject(context)) return body;
   const filled: JsonObject = { ...context };
   if (context.blueprint == null && context.blueprintIdentifier !== undefined) filled.blueprint = context.blueprintIdentifier;
   if (context.entity == null && context.entityIdentifier !== undefined) filled.entity = context.entityIdentifier;
+  if (body.resourceType === 'run' && isObject(body.diff)) {
+    const run = isObject(body.diff.after) ? body.diff.after : isObject(body.diff.before) ? body.diff.before : undefined;
+    const identifierOf = (value: unknown) => (isObject(value) && typeof value.identifier === 'string' ? value.identifier : undefined);
+    if (filled.blueprint == null && identifierOf(run?.blueprint) !== undefined) filled.blueprint = identifierOf(run!.blueprint)!;
+    if (filled.entity == null && identifierOf(run?.entity) !== undefined) filled.entity = identifierOf(run!.entity)!;
+    if (filled.runId == null && typeof run?.id === 'string') filled.runId = run.id;
+  }
   return { ...body, context: filled };
 }
 

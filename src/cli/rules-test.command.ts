@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { headerValues } from '../actions/http/http.dispatcher';
 import { guardOwnWriteLoops } from '../actions/port/own-write';
 import { portAppUrlFrom } from '../actions/slack/slack-message.builder';
 import type { Change, ChangeEvent, EventSource } from '../changes/change-event';
@@ -9,7 +10,7 @@ import { parseJsonText } from '../common/json-text';
 import type { AppConfig } from '../config/app-config';
 import { printable } from '../rules/rule-errors';
 import { evaluateRules, RuleEvaluation } from '../rules/rule-evaluator';
-import type { RuleSet } from '../rules/rule.types';
+import type { RenderedAction, RuleSet } from '../rules/rule.types';
 import { CliOutput, loadRulesForCli, printRuleErrors } from './rules-check.command';
 
 /**
@@ -93,6 +94,17 @@ function describeRules(ruleSet: RuleSet, evaluation: RuleEvaluation & { held: st
 
 function describeActions(evaluation: RuleEvaluation): string[] {
   return evaluation.matches.flatMap((match) =>
-    match.actions.flatMap((action, i) => [`Action do[${i}] of ${match.ruleId} (${action.type}):`, JSON.stringify(action, null, 2)]),
+    match.actions.flatMap((action, i) => [`Action do[${i}] of ${match.ruleId} (${action.type}):`, JSON.stringify(action, null, 2), ...sendProblems(action)]),
   );
+}
+
+/** What the rendered action fails on when it is sent, whatever the target answers. */
+function sendProblems(action: RenderedAction): string[] {
+  if (action.type !== 'http') return [];
+  try {
+    headerValues(action.headers);
+    return [];
+  } catch (error) {
+    return [printable(`  ! fails when sent, not retried: ${(error as Error).message}`)];
+  }
 }

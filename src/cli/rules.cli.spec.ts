@@ -107,6 +107,17 @@ describe('rules CLI', () => {
       expect(other.stdout).toContain('  ✓ lock-crashed-deployment    matched: 2 actions');
     });
 
+    it('should say an http action fails when sent when a header renders text a header cannot carry', () => {
+      const body = JSON.parse(degraded) as { diff: { after: { title: string } } };
+      body.diff.after.title = '東京 API';
+      const rulesFile = tempFile('rules.yaml', 'rules:\n  - id: titled\n    do:\n      - http:\n          url: https://scaler.example.com/x\n          headers: { X-Title: "{{ .entity.title }}" }\n');
+
+      const { stdout, code } = run(['test', rulesFile, '--event', tempFile('event.json', JSON.stringify(body))]);
+
+      expect(code).toBe(0);
+      expect(stdout).toContain('  ! fails when sent, not retried: header X-Title rendered text an HTTP header cannot carry');
+    });
+
     it('should give .event.source as kafka for a Kafka change.log message, as the service does', () => {
       const body = { ...(JSON.parse(degraded) as object), changelogDestination: { type: 'KAFKA' } };
       expect(run(['test', EXAMPLE, '--event', tempFile('event.json', JSON.stringify(body))]).stdout).toContain(', source kafka)');

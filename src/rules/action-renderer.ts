@@ -1,4 +1,4 @@
-import { buildDefaultSlackMessage } from '../actions/slack/slack-message.builder';
+import { buildDefaultSlackMessage, slackText } from '../actions/slack/slack-message.builder';
 import type { Change, ChangeEvent } from '../changes/change-event';
 import type { JqOutcome } from './jq-batch';
 import type { CompiledAction } from './rule-compiler';
@@ -24,7 +24,11 @@ export function renderAction(action: CompiledAction, results: JqOutcome[], input
     const timeout = spec.timeoutMs === undefined ? {} : { timeoutMs: spec.timeoutMs };
     return { type: 'http', method: spec.method, ...rendered, ...timeout } as RenderedAction;
   }
-  if (spec.type === 'slack') return { type: 'slack', ...defaultSlackMessage(rendered, input), ...rendered };
+  if (spec.type === 'slack') {
+    const { text, ...rest } = rendered;
+    const message = slackText(text) === undefined ? rest : { ...rest, text: slackText(text) };
+    return { type: 'slack', ...defaultSlackMessage(message, input), ...message };
+  }
   return {
     type: 'port',
     blueprint: escapeOptional(input.event.blueprint),

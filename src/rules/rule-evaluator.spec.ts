@@ -104,6 +104,19 @@ describe('evaluateRules', () => {
     expect(result.matches[0].actions).toEqual([{ type: 'slack', text: 'Notification Service Production deleted' }]);
   });
 
+  it.each([
+    ['a number, as its text', '{{ .entity.properties.cpuUtil }}', { text: '25' }],
+    ['a list, as its JSON', '{{ .entity.team }}', { text: '["platform"]' }],
+    ['an object, as its JSON', '{{ {a: 1} | tojson | fromjson }}', { text: '{"a":1}' }],
+    ['nothing (a missing property): the default message instead', '{{ .entity.properties.summary }}', { text: expect.stringContaining('Notification Service Production'), blocks: expect.any(Array) }],
+  ])('should render a Slack text that is one {{ }} giving %s', (_name, text, expected) => {
+    const ruleSet = rules(`rules:\n  - id: t\n    do: [{ slack: { text: '${text}' } }]\n`);
+    const event = deploymentConfigEvent({ cpuUtil: 25 });
+    (event.body.diff!.after as Record<string, unknown>).team = ['platform'];
+
+    expect(evaluate(ruleSet, event).matches[0].actions).toEqual([{ type: 'slack', ...expected }]);
+  });
+
   it('should report a jq error in one rule as its failure and still evaluate the others', () => {
     const ruleSet = rules(`rules:
   - id: broken-condition

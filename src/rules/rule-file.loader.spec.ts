@@ -95,6 +95,13 @@ describe('rule-file.loader', () => {
       ['a condition of no known kind', oneRule(`when:\n  - chnaged: a\n${SLACK}`), ['rule "r1": when[0]: must have one of changed, crosses, jq']],
       ['a condition of two kinds', oneRule(`when:\n  - changed: a\n    jq: .a\n${SLACK}`), ['rule "r1": when[0]: must have only one of changed, crosses, jq (found changed and jq)']],
       ['crosses with both thresholds', oneRule(`when:\n  - crosses: a\n    above: 1\n    below: 2\n${SLACK}`), ['rule "r1": when[0]: must have exactly one of `above` or `below`']],
+      ['crosses with an empty threshold', oneRule(`when:\n  - crosses: a\n    above:\n${SLACK}`), ['rule "r1": when[0].above: must be a number (it is empty)']],
+      ['crosses with a hexadecimal threshold', oneRule(`when:\n  - crosses: a\n    below: "0x10"\n${SLACK}`), ['rule "r1": when[0].below: must be a number']],
+      ['changed from or to an empty list', oneRule(`when:\n  - changed: a\n    from: []\n    to: []\n${SLACK}`), [
+        'rule "r1": when[0].from: must list at least one value (a list means any one of them; leave it out for any value)',
+        'rule "r1": when[0].to: must list at least one value (a list means any one of them; leave it out for any value)',
+      ]],
+      ['an empty events list', oneRule(`events: []\n${SLACK}`), ['rule "r1": events: must list at least one event (leave `events` out for CREATE, UPDATE and DELETE)']],
       ['crosses with no threshold and a typo', oneRule(`when:\n  - crosses: a\n    abov: 1\n${SLACK}`), ['rule "r1": when[0].abov: is not a known field', 'rule "r1": when[0]: must have exactly one of `above` or `below`']],
       ['a non-numeric threshold', oneRule(`when:\n  - crosses: a\n    above: high\n${SLACK}`), ['rule "r1": when[0].above: must be a number']],
       ['an empty changed path', oneRule(`when:\n  - changed: ""\n${SLACK}`), ['rule "r1": when[0].changed: must not be empty']],

@@ -66,6 +66,16 @@ function toCondition(item: unknown, field: string, errors: FieldError[]): RuleCo
   if (kind === 'crosses' && (condition.above === undefined) === (condition.below === undefined)) {
     problems.push({ field, message: 'must have exactly one of `above` or `below`' });
   }
+  // `above:` with nothing after it is null: a threshold left out, not "no threshold".
+  for (const key of kind === 'crosses' ? ['above', 'below'] : []) {
+    if (condition[key] === null) problems.push({ field: joinField(field, key), message: 'must be a number (it is empty)' });
+  }
+  // `from: []` could never hold: a list means any one of its values.
+  for (const key of kind === 'changed' ? ['from', 'to'] : []) {
+    if (Array.isArray(condition[key]) && (condition[key] as unknown[]).length === 0) {
+      problems.push({ field: joinField(field, key), message: 'must list at least one value (a list means any one of them; leave it out for any value)' });
+    }
+  }
   errors.push(...problems);
   if (problems.length > 0) return undefined;
   if (kind === 'jq') return { kind: 'jq', expression: condition.jq as string };

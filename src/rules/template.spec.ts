@@ -69,6 +69,7 @@ describe('template', () => {
     it.each([
       ['an id with slashes and dots, in the path', '${SCALER_URL}/services/{{ .context.entity }}/scale', 'team/svc.v2', '${SCALER_URL}/services/team/svc.v2/scale'],
       ['an id holding "..", in the path', 'https://scaler/services/{{ .context.entity }}', 'a..b', 'https://scaler/services/a..b'],
+      ['an id starting or ending with a dot, in the path', 'https://scaler/services/{{ .context.entity }}', '.hidden.', 'https://scaler/services/.hidden.'],
       ['a value in the query holding a dot segment', 'https://scaler/scale?id={{ .context.entity }}', 'a/../b', 'https://scaler/scale?id=a/../b'],
       ['the host, chosen by the file', 'https://{{ .context.entity }}/hook', 'scaler.internal', 'https://scaler.internal/hook'],
       ['the whole URL, chosen by the file', '{{ .context.entity }}', 'https://x/../y', 'https://x/../y'],
@@ -85,6 +86,8 @@ describe('template', () => {
       ['climbs out of the path', '${SCALER_URL}/services/{{ .context.entity }}/scale', '../../admin/delete-all?x='],
       ['climbs from inside', '${SCALER_URL}/services/{{ .context.entity }}/scale', 'a/../../b'],
       ['is a ".." segment', 'https://scaler/services/{{ .context.entity }}', '..'],
+      ['is a "." segment (dropped from the path)', 'https://scaler/services/{{ .context.entity }}/scale', '.'],
+      ['holds a "." segment', 'https://scaler/services/{{ .context.entity }}/scale', 'a/./b'],
       ['is percent-encoded', 'https://scaler/services/{{ .context.entity }}', '%2E%2e/admin'],
       ['uses backslashes', 'https://scaler/services/{{ .context.entity }}', '..\\admin'],
       ['starts a query in the path', 'https://scaler/services/{{ .context.entity }}/scale', 'svc?admin=1'],

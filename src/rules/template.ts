@@ -100,8 +100,11 @@ function renderText(parts: (string | number)[], results: JqOutcome[], field: str
   return escapePlaceholdersIn(text, foreign);
 }
 
-/** A `..` path segment, also percent-encoded or between backslashes (URLs read `\\` as `/`). */
-const DOT_DOT_SEGMENT = /(^|[/\\])(\.|%2e){2}([/\\?#]|$)/i;
+/**
+ * A `.` or `..` path segment, also percent-encoded or between backslashes (URLs read `\\` as `/`):
+ * a URL drops `.` and climbs for `..`, so either changes the path the rules file wrote.
+ */
+const DOT_SEGMENT = /(^|[/\\])(\.|%2e){1,2}([/\\?#]|$)/i;
 
 /** What ends a query parameter's value or the query itself, or reads as a space (`+`). */
 const QUERY_VALUE_BREAKERS = /[&#+]/g;
@@ -128,7 +131,7 @@ function placeInUrl(piece: string, before: string, field: string): string {
   }
   const afterOrigin = /[/\\]/.test(before.replace(/^[a-z][a-z0-9+.-]*:\/\//i, ''));
   if (!afterOrigin) return piece;
-  const found = DOT_DOT_SEGMENT.test(piece) ? 'a ".." segment' : piece.includes('?') ? '"?"' : piece.includes('#') ? '"#"' : undefined;
+  const found = DOT_SEGMENT.test(piece) ? 'a "." or ".." segment' : piece.includes('?') ? '"?"' : piece.includes('#') ? '"#"' : undefined;
   if (found) throw new TemplateError(field, `template: a value rendered into the URL's path holds ${found}, which would change the path the rules file wrote; refused`);
   return piece;
 }

@@ -76,6 +76,15 @@ describe('POST /webhooks/port (ROLE=api, real Redis)', () => {
     expect(jobs.map((job) => job.data.eventId)).toEqual(action === 'TIMER_EXPIRED' ? [] : [answer.eventId]);
   });
 
+  it("should take an Automation's run trigger data (its context holds the action only) as a run event, queueing nothing", async () => {
+    const response = await post(readSample('automation-triggerdata-run-updated.json'));
+
+    expect(response.statusCode).toBe(202);
+    const [event] = await t.recorded();
+    expect(event).toMatchObject({ resourceType: 'run', blueprint: 'blueprintIdentifier', entity: 'entityIdentifier', body: { context: { runId: 'r_Q0YotCZMKxDLdlaU' } } });
+    expect(await actionJobs()).toHaveLength(0);
+  });
+
   it('should keep unknown fields of the body on the recorded event', async () => {
     const response = await post({ ...vmUpdate, somethingNew: { nested: true } });
 

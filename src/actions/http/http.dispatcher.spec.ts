@@ -67,6 +67,24 @@ describe(HttpDispatcher.name, () => {
       expect(server.requests).toHaveLength(0);
     });
 
+    it.each([
+      ['CJK text', '東京 API'],
+      ['an emoji', 'Deploy 🚀'],
+      ['a line break', 'a\nb'],
+    ])('should fail for good, naming the header, when a header renders text a header cannot carry: %s', async (_name, value) => {
+      const error = await sut.dispatch(action({ headers: { 'X-Entity-Title': value } }), context).catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(PermanentActionError);
+      expect((error as Error).message).toMatch(/^header X-Entity-Title rendered text an HTTP header cannot carry \(.*\): encode it, e.g. with @uri$/);
+      expect(server.requests).toHaveLength(0);
+    });
+
+    it('should send a Latin-1 header as it is', async () => {
+      await sut.dispatch(action({ headers: { 'X-Entity-Title': 'Zürich API' } }), context);
+
+      expect(server.requests[0].headers['x-entity-title']).toBe(Buffer.from('Zürich API', 'latin1').toString('latin1'));
+    });
+
     it('should keep the idempotency key the rule sets whatever its case', async () => {
       await sut.dispatch(action({ headers: { 'Idempotency-Key': 'mine' } }), context);
 

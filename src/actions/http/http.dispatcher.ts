@@ -42,17 +42,26 @@ export class HttpDispatcher implements ActionDispatcher<HttpActionSpec> {
   }
 }
 
+// What an HTTP/1.1 header value may hold (undici's own check): tab, visible ASCII, Latin-1.
+const HEADER_VALUE_UNSENDABLE = /[^\t\x20-\x7e\x80-\xff]/;
+
 /**
  * A header's value is text. One rendered from the event as a number or boolean is sent as its text,
- * one rendered null is left out (the header is not sent); an object or array fails the action for
- * good rather than go out as "[object Object]".
+ * one rendered null is left out (the header is not sent); an object or array, or text a header
+ * cannot carry (a line break, "東京"), fails the action for good with a message naming the header,
+ * rather than go out as "[object Object]" or fail in the HTTP client with an opaque "invalid request".
+ * Also run by `rules test`, so it shows the failure before any event does.
  */
-function headerValues(headers: Record<string, unknown> | undefined): Record<string, string> {
+export function headerValues(headers: Record<string, unknown> | undefined): Record<string, string> {
   const values: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers ?? {})) {
     if (value === null || value === undefined) continue;
     if (typeof value === 'object') throw new PermanentActionError(`header ${name} rendered ${Array.isArray(value) ? 'an array' : 'an object'}, not text (render it with tojson for its JSON)`);
-    values[name] = String(value);
+    const text = String(value);
+    if (HEADER_VALUE_UNSENDABLE.test(text)) {
+      throw new PermanentActionError(`header ${name} rendered text an HTTP header cannot carry (a line break or control character, or a character beyond Latin-1 such as an emoji or CJK): encode it, e.g. with @uri`);
+    }
+    values[name] = text;
   }
   return values;
 }

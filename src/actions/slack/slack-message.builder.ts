@@ -98,3 +98,14 @@ function escape(text: string): string {
 function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
+
+/**
+ * A Slack `text` as sent: a whole-string `{{ }}` keeps its result's JSON type, and Slack wants text,
+ * so a number or boolean is sent as its text and a list or object as its JSON (as `{{ }}` inside
+ * text puts them); null (a missing property) is no text, and with no blocks the default message
+ * goes instead (see renderAction). Done when rendering, so `rules test` shows what is sent.
+ */
+export function slackText(text: unknown): string | undefined {
+  if (text === null || text === undefined) return undefined;
+  return typeof text === 'object' ? JSON.stringify(text) : String(text);
+}

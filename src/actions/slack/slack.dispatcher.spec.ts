@@ -35,15 +35,18 @@ describe(SlackDispatcher.name, () => {
       expect(result).toEqual({ statusCode: 200, summary: `slack 127.0.0.1:${server.port}/services/*** -> 200` });
     });
 
-    it('should send a number rendered as text as its text', async () => {
-      await sut.dispatch({ type: 'slack', text: 12 as unknown as string }, context);
+    it.each([
+      ['a number as its text', 12, '12'],
+      ['an object as its JSON', { a: [1, 2] }, '{"a":[1,2]}'],
+      ['a list as its JSON', ['platform'], '["platform"]'],
+    ])('should send a text rendered as %s', async (_name, text, sent) => {
+      await sut.dispatch({ type: 'slack', text: text as unknown as string }, context);
 
-      expect(server.requests[0].body).toEqual({ text: '12' });
+      expect(server.requests[0].body).toEqual({ text: sent });
     });
 
     it.each([
       ['null, with nothing else to send', null, 'has no text, blocks or attachments'],
-      ['an object', { a: [1, 2] }, 'slack text rendered an object, not text'],
     ])('should fail for good, sending nothing, when the text renders %s', async (_name, text, message) => {
       const error = await failure(sut.dispatch({ type: 'slack', text: text as unknown as string }, context));
 

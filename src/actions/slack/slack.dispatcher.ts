@@ -5,6 +5,7 @@ import { PermanentActionError } from '../action-errors';
 import type { ActionDispatcher, DispatchContext, DispatchResult } from '../action-dispatcher';
 import { OutboundHttpClient } from '../http/outbound-http.client';
 import { slackLabel } from '../http/target-label';
+import { slackText } from './slack-message.builder';
 
 export interface SlackDispatcherConfig {
   /** `SLACK_WEBHOOK_URL`: used when the action names no `webhookUrl`. */
@@ -51,11 +52,6 @@ export class SlackDispatcher implements ActionDispatcher<SlackActionSpec> {
  * (`{{ .missing }}`) as no text (a message with nothing else then fails: nothing to send); an object
  * or array fails for good, as Slack would refuse it.
  */
-function slackText(text: unknown): string | undefined {
-  if (text === null || text === undefined) return undefined;
-  if (typeof text === 'object') throw new PermanentActionError(`slack text rendered ${Array.isArray(text) ? 'an array' : 'an object'}, not text (render it with tojson for its JSON)`);
-  return String(text);
-}
 
 function labelOf(url: string): string {
   try {

@@ -71,10 +71,13 @@ function IsNumberLike(options?: ValidationOptions): PropertyDecorator {
   );
 }
 
-/** The number a value stands for: numbers, and strings holding a finite number. */
+// A decimal number written as text, as rules.schema.json's numberLike: not JS's "0x10", "0b1" or "Infinity".
+const DECIMAL = /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/;
+
+/** The number a value stands for: numbers, and strings holding a finite decimal number. */
 export function toNumber(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
-  if (typeof value !== 'string' || value.trim() === '') return undefined;
+  if (typeof value !== 'string' || !DECIMAL.test(value)) return undefined;
   const number = Number(value);
   return Number.isFinite(number) ? number : undefined;
 }
@@ -95,6 +98,7 @@ export class RuleDto {
 
   @IsOptional()
   @IsIn(RULE_EVENTS, { each: true, message: `must contain only ${RULE_EVENTS.join(', ')}` })
+  @ArrayNotEmpty({ message: 'must list at least one event (leave `events` out for CREATE, UPDATE and DELETE)' })
   @IsArray({ message: `must be a list of ${RULE_EVENTS.join(', ')}` })
   events?: string[];
 
