@@ -209,6 +209,8 @@ export class EventRecordStore implements OnModuleDestroy {
    * whenever it did not reach the end (a filtered page may hold fewer than `limit` items).
    */
   async list(query: RecordQuery): Promise<{ items: EventRecord[]; nextBefore?: string }> {
+    // Recording an event trims the index; after a quiet spell its entries point at expired records.
+    await this.redis.zremrangebyscore(this.indexKey(), '-inf', Date.now() - this.config.eventRetentionSeconds * 1000);
     const items: EventRecord[] = [];
     const cursor = parseCursor(query.before);
     // ZREVRANGEBYSCORE from `max` (inclusive unless it starts with "("), skipping `offset` entries of that score.

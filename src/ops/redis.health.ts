@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import type Redis from 'ioredis';
-import { PRODUCER_REDIS } from '../queue/producer-redis.provider';
+import { lastConnectionError, PRODUCER_REDIS } from '../queue/producer-redis.provider';
 
 /**
  * Redis answers and takes writes. Past `maxmemory` with `noeviction` (the policy BullMQ needs) it
@@ -20,7 +20,8 @@ export class RedisHealthIndicator {
     try {
       await this.redis.ping();
     } catch (error) {
-      return indicator.down({ message: error instanceof Error ? error.message : 'unreachable' });
+      // "Stream isn't writeable" says only that there is no connection; the connection's own error says why.
+      return indicator.down({ message: lastConnectionError(this.redis) ?? (error instanceof Error ? error.message : 'unreachable') });
     }
     const memory = await this.redis.info('memory').catch(() => '');
     return refusesWrites(memory) ? indicator.down({ message: 'out of memory: used_memory has reached maxmemory and the policy is noeviction, so Redis refuses writes' }) : indicator.up();

@@ -26,9 +26,31 @@ export const producerRedisProvider: Provider = {
         resolve();
       });
     });
+    redis.on('ready', () => void warnOnEviction(redis));
+    if (redis.status === 'ready') void warnOnEviction(redis);
     return redis;
   },
 };
+
+/**
+ * An evicting Redis (allkeys-lru, …) drops queued jobs, dedupe keys and records when it fills up;
+ * BullMQ says so on stderr only, in plain text. Said here in the service's log, once per connect.
+ * Where INFO is not allowed, nothing is said.
+ */
+async function warnOnEviction(redis: Redis): Promise<void> {
+  const info = await redis.info('memory').catch(() => '');
+  const policy = /^maxmemory_policy:(.*)$/m.exec(info)?.[1]?.trim();
+  if (policy && policy !== 'noeviction') {
+    new Logger('Redis').warn(`Redis' maxmemory-policy is ${policy}: when it fills up it evicts keys, queued jobs and event records among them; set it to noeviction (BullMQ requires it)`);
+  }
+}
+
+const lastErrors = new WeakMap<Redis, string>();
+
+/** The connection's last error since it was last ready (WRONGPASS, ECONNREFUSED, …), for readiness. */
+export function lastConnectionError(redis: Redis): string | undefined {
+  return lastErrors.get(redis);
+}
 
 /** Without a listener ioredis would print every reconnect failure: each distinct error is logged once, until the next ready. */
 export function logErrorsOnce(redis: Redis, name: string): Redis {
@@ -37,8 +59,12 @@ export function logErrorsOnce(redis: Redis, name: string): Redis {
   redis.on('error', (error: Error) => {
     if (error.message !== lastError) logger.warn(`${name}: ${error.message}`);
     lastError = error.message;
+    lastErrors.set(redis, error.message);
   });
-  redis.on('ready', () => (lastError = ''));
+  redis.on('ready', () => {
+    lastError = '';
+    lastErrors.delete(redis);
+  });
   return redis;
 }
 

@@ -24,7 +24,7 @@ describe('EventRecordStore: action entries Redis refused (real Redis)', () => {
   beforeEach(async () => {
     redis = new Redis(REDIS_URL);
     prefix = uniquePrefix();
-    sut = new EventRecordStore(redis, { queuePrefix: prefix, redis: { url: REDIS_URL } } as AppConfig);
+    sut = new EventRecordStore(redis, { queuePrefix: prefix, redis: { url: REDIS_URL }, eventRetentionSeconds: 60 } as AppConfig);
     await redis.hset(recordKey(), 'event', '{}', 'action:evt_1.rule.0', JSON.stringify(entry('queued', '2026-11-30T00:00:00.000Z')));
   });
 
@@ -56,5 +56,32 @@ describe('EventRecordStore: action entries Redis refused (real Redis)', () => {
     await sut.updateAction('evt_1', entry('succeeded', '2026-11-30T00:00:05.000Z'));
 
     expect(await redis.exists(recordKey())).toBe(0);
+  });
+});
+
+describe('EventRecordStore: the listing after a quiet spell (real Redis)', () => {
+  let redis: Redis;
+  let prefix: string;
+  let sut: EventRecordStore;
+
+  beforeEach(() => {
+    redis = new Redis(REDIS_URL);
+    prefix = uniquePrefix();
+    sut = new EventRecordStore(redis, { queuePrefix: prefix, redis: { url: REDIS_URL }, eventRetentionSeconds: 60 } as AppConfig);
+  });
+
+  afterEach(async () => {
+    await sut.onModuleDestroy();
+    await removeKeys(prefix);
+    redis.disconnect();
+  });
+
+  it('should drop the index entries of records past retention, so no reader pages through them', async () => {
+    // No event was recorded since these: their records have expired, the index still names them.
+    const old = Date.now() - 61_000;
+    for (let i = 0; i < 3_000; i += 1) await redis.zadd(`${prefix}:records`, old - i, `evt_gone${i}`);
+
+    await expect(sut.list({ limit: 50 })).resolves.toEqual({ items: [] });
+    expect(await redis.zcard(`${prefix}:records`)).toBe(0);
   });
 });
