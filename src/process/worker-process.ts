@@ -112,7 +112,8 @@ export class WorkerProcess {
       this.pending.set(id, { resolve, reject });
       this.send({ type: 'metrics', id }, reject);
     });
-    const message = `the worker process did not report its metrics within ${METRICS_TIMEOUT_MS / 1000} s`;
+    // Its queue gauges wait for Redis: with Redis down, that is the likelier cause than the process itself.
+    const message = `the worker process did not report its metrics within ${METRICS_TIMEOUT_MS / 1000} s (Redis does not answer its queue reads, or the process is busy or hung)`;
     return withTimeout(answer, METRICS_TIMEOUT_MS, message).finally(() => this.pending.delete(id));
   }
 
