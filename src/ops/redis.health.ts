@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import type Redis from 'ioredis';
+import { redisInfoField } from '../common/redis-info';
 import { lastConnectionError, PRODUCER_REDIS } from '../queue/producer-redis.provider';
 
 /**
@@ -30,7 +31,7 @@ export class RedisHealthIndicator {
 
 /** From `INFO memory`: whether Redis refuses writes for memory (maxmemory set, reached, noeviction). */
 export function refusesWrites(info: string): boolean {
-  const field = (name: string) => new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim();
+  const field = (name: string) => redisInfoField(info, name);
   const max = Number(field('maxmemory'));
   return max > 0 && Number(field('used_memory')) >= max && field('maxmemory_policy') === 'noeviction';
 }

@@ -1,6 +1,7 @@
 import { Logger, Provider } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import Redis from 'ioredis';
+import { redisInfoField } from '../common/redis-info';
 import { AppConfig } from '../config/app-config';
 import { DEFAULT_JOB_OPTIONS } from './job-options';
 import { QueueName } from './queue-names';
@@ -39,7 +40,7 @@ export const producerRedisProvider: Provider = {
  */
 async function warnOnEviction(redis: Redis): Promise<void> {
   const info = await redis.info('memory').catch(() => '');
-  const policy = /^maxmemory_policy:(.*)$/m.exec(info)?.[1]?.trim();
+  const policy = redisInfoField(info, 'maxmemory_policy');
   if (policy && policy !== 'noeviction') {
     new Logger('Redis').warn(`Redis' maxmemory-policy is ${policy}: when it fills up it evicts keys, queued jobs and event records among them; set it to noeviction (BullMQ requires it)`);
   }

@@ -25,8 +25,9 @@ export function renderAction(action: CompiledAction, results: JqOutcome[], input
     return { type: 'http', method: spec.method, ...rendered, ...timeout } as RenderedAction;
   }
   if (spec.type === 'slack') {
-    const { text, ...rest } = rendered;
-    const message = slackText(text) === undefined ? rest : { ...rest, text: slackText(text) };
+    const { text: rawText, ...rest } = rendered;
+    const text = slackText(rawText);
+    const message = text === undefined ? rest : { ...rest, text };
     return { type: 'slack', ...defaultSlackMessage(message, input), ...message };
   }
   return {

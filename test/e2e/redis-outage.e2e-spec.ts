@@ -1,27 +1,10 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
 import { readSample } from '../support/port-samples';
+import { freePort, startRedis } from '../support/redis-server';
 import { startTestApp, TestApp, waitFor } from '../support/test-app';
 
 const ADMIN = 'admin-token-for-outage-tests-0123';
 const body = readSample('kafka-changelog-entity-update-vm-free_storage.json') as Record<string, unknown>;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'pipe' });
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('Ready to accept') && resolve(child));
-    child.once('error', reject);
-  });
-}
 
 describe('POST /webhooks/port while Redis is down', () => {
   let redis: ChildProcess;

@@ -1,27 +1,13 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
+import { freePort, startRedis } from '../support/redis-server';
 import { ServiceProcess } from '../support/service-process';
 import { uniquePrefix, waitFor, writeRulesFile } from '../support/test-app';
 
 const PASSWORD = 'Right-Pa55-word';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** A Redis of this test's own, set up as a cache's Redis often is: a password, and keys evicted when it is full. */
-function startRedis(port: number): Promise<ChildProcess> {
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--requirepass', PASSWORD, '--maxmemory-policy', 'allkeys-lru'];
-  const child = spawn('redis-server', args, { stdio: 'pipe' });
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('Ready to accept') && resolve(child));
-    child.once('error', reject);
-  });
+function startMisconfiguredRedis(port: number): Promise<ChildProcess> {
+  return startRedis(port, ['--requirepass', PASSWORD, '--maxmemory-policy', 'allkeys-lru']);
 }
 
 describe('The built service against a Redis set up wrongly', () => {
@@ -32,7 +18,7 @@ describe('The built service against a Redis set up wrongly', () => {
 
   beforeAll(async () => {
     redisPort = await freePort();
-    redis = await startRedis(redisPort);
+    redis = await startMisconfiguredRedis(redisPort);
   });
   afterEach(() => service.kill());
   afterAll(() => void redis.kill('SIGKILL'));
