@@ -8,7 +8,7 @@ const { Queue } = require('bullmq');
 const { Agent, request } = require('undici');
 const { exec } = require('@port-labs/jq-node-bindings');
 const { startService, removeKeys, fmt, ROOT, REDIS_URL } = require('./lib');
-const { loadRulesFromText, formatRuleErrors } = require(path.join(ROOT, 'dist/rules/rule-file.loader.js'));
+const { loadRulesFromText, loadRulesFromTextYielding, formatRuleErrors } = require(path.join(ROOT, 'dist/rules/rule-file.loader.js'));
 const { parsePortBody } = require(path.join(ROOT, 'dist/changes/change-event.parser.js'));
 const { changesFor } = require(path.join(ROOT, 'dist/changes/entity-diff.js'));
 const { evaluateRules } = require(path.join(ROOT, 'dist/rules/rule-evaluator.js'));
@@ -95,11 +95,11 @@ const JQ_SHAPES = [
   (i) => `.entity.title | test("${['Service', 'VM', 'Production', 'Example'][i % 4]}")`,
 ];
 
-/** Every rule reaches jq: no blueprint, no JS condition; about half match and render a template. */
-function jqRules(count) {
+/** Every rule reaches jq: no blueprint, no JS condition; about half match and render a template. `tag` makes the ids (and so the jq programs) new. */
+function jqRules(count, tag = '') {
   const lines = ['rules:'];
   for (let i = 0; i < count; i += 1) {
-    lines.push(`  - id: jq-${i}`, '    when:', `      - jq: '${JQ_SHAPES[i % JQ_SHAPES.length](i)}'`, '    do:', '      - slack:', `          text: "{{ .entity.title }} jq-${i} {{ .changes | length }}"`);
+    lines.push(`  - id: jq${tag}-${i}`, '    when:', `      - jq: '${JQ_SHAPES[i % JQ_SHAPES.length](i)}'`, '    do:', '      - slack:', `          text: "{{ .entity.title }} jq-${i} {{ .changes | length }}"`);
   }
   return lines.join('\n');
 }
@@ -208,20 +208,37 @@ async function throughApi() {
 
 /**
  * Loading (validating and compiling) rules files of jq rules, small and large, each timed once: ms
- * per rule at both sizes. A start and every reload compile on the event loop, so webhooks wait that long.
+ * per rule at both sizes, at once (a start, `rules check`) and as the service reloads a changed file
+ * (the event loop turning between jq programs): then the longest the event loop stood still, which
+ * is how long a webhook could wait for the reload.
  */
-function loading() {
-  return LOAD_SIZES.map((count) => {
-    const text = jqRules(count);
-    const start = process.hrtime.bigint();
-    load(text, `${count} jq rules`);
+async function loading() {
+  const results = [];
+  for (const count of LOAD_SIZES) {
+    let start = process.hrtime.bigint();
+    load(jqRules(count), `${count} jq rules`);
     const ms = Number(process.hrtime.bigint() - start) / 1e6;
-    return { count, ms, msPerRule: ms / count };
-  });
+    // New ids: new programs, not the ones the binding has cached from the load above.
+    let last = process.hrtime.bigint();
+    let longestStallMs = 0;
+    const watch = setInterval(() => {
+      const now = process.hrtime.bigint();
+      longestStallMs = Math.max(longestStallMs, Number(now - last) / 1e6);
+      last = now;
+    }, 1);
+    start = process.hrtime.bigint();
+    const reloaded = await loadRulesFromTextYielding(jqRules(count, 'b'), { env: { ...process.env, ...RULE_ENV }, source: 'reload', slackDefaultConfigured: true });
+    const reloadMs = Number(process.hrtime.bigint() - start) / 1e6;
+    clearInterval(watch);
+    longestStallMs = Math.max(longestStallMs, Number(process.hrtime.bigint() - last) / 1e6);
+    if (!reloaded.ok) throw new Error(`${count} jq rules did not reload:\n${formatRuleErrors(reloaded.errors)}`);
+    results.push({ count, ms, msPerRule: ms / count, reloadMs, longestStallMs });
+  }
+  return results;
 }
 
 async function run() {
-  const loads = loading();
+  const loads = await loading();
   const { baseline, cases } = inProcess();
   const api = await throughApi();
   console.log(`\n## Rule evaluation: changesFor + evaluateRules per event (deploymentConfig and vm UPDATE alternated), ${fmt(SECONDS)}s per case in ${ROUNDS} alternated rounds, one process`);
@@ -232,6 +249,7 @@ async function run() {
   console.log(`api (ROLE=api, rules.yaml + 50 generated, 32 webhooks in flight, each evaluated, recorded and its actions queued before the 202): ${api.events} events in ${fmt(api.seconds, 2)} s = ${fmt(api.eventsPerSecond, 0)} events/s (non-202: ${api.failed}); ${api.actionJobs} action jobs queued (${API_EVENTS + 500} events with warm-up)`);
   const [small, large] = loads;
   console.log(`loading a rules file of jq rules (a condition and a template each): ${loads.map((l) => `${l.count} rules ${fmt(l.ms, 0)} ms (${fmt(l.msPerRule, 2)} ms/rule)`).join(', ')}; per rule ${fmt(large.msPerRule / small.msPerRule, 2)}x at ${large.count / small.count} times the rules (1.00x: linear)`);
+  console.log(`reloading them as the service does (the event loop turning between jq programs): ${loads.map((l) => `${l.count} rules ${fmt(l.reloadMs, 0)} ms, the event loop still for ${fmt(l.longestStallMs, 0)} ms at most (${fmt(l.longestStallMs / l.reloadMs, 2)}x the reload)`).join(', ')}`);
   return { baseline, mixed: cases[0], allJq: cases[1], api, loads };
 }
 

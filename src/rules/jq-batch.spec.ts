@@ -36,6 +36,37 @@ describe(JqBatch.name, () => {
       }
     });
 
+    it('should split a large batch into programs of about 100 expressions, at most 16, compiled one step each', () => {
+      const expression = JqExpression.unchecked('.rule.id');
+      const sized = (count: number) => Array.from({ length: count }, (_, index) => ({ overlay: { rule: { id: `r${index}` } }, expressions: [expression, JqExpression.unchecked('.a + 1')] }));
+      const steps = JqBatch.buildSteps(sized(250));
+      let yields = 0;
+      let step = steps.next();
+      for (; !step.done; step = steps.next()) yields += 1;
+      expect(step.value.programCount).toBe(5);
+      expect(yields).toBe(5);
+      expect(step.value.combined).toBe(true);
+      expect(JqBatch.build(sized(40)).programCount).toBe(1);
+      // 1,700 expressions in groups of two: 16 programs, not 17 of 106.
+      expect(JqBatch.build(sized(850)).programCount).toBe(16);
+    });
+
+    it('should name a refused expression in a later program, compiling alone only that program\'s expressions', () => {
+      const groups = Array.from({ length: 250 }, (_, index) => ({ overlay: {}, expressions: [JqExpression.unchecked(index === 230 ? '.a +' : `.a + ${index}`)] }));
+      const compileAlone = jest.spyOn(JqExpression, 'compile');
+      try {
+        expect(() => JqBatch.build(groups)).toThrow(JqBatchCompileError);
+        expect(compileAlone).toHaveBeenCalledTimes(50);
+      } finally {
+        compileAlone.mockRestore();
+      }
+      try {
+        JqBatch.build(groups);
+      } catch (error) {
+        expect((error as JqBatchCompileError).failures.map(({ group, expression }) => [group, expression])).toEqual([[230, 0]]);
+      }
+    });
+
     it('should combine the expressions into one program', () => {
       expect(JqBatch.build([{ overlay: RULE, expressions: corpus() }]).combined).toBe(true);
     });
@@ -74,6 +105,27 @@ describe(JqBatch.name, () => {
       expect(batch.run(json, active)).toEqual(
         active.map((index) => Array.from({ length: index % 37 === 0 ? 3 : 1 }, () => ({ ok: true, value: `r${index}:svc` }))),
       );
+    });
+
+    it('should give each group its own outcomes across programs, asked in any order, one program falling back alone', () => {
+      // 300 groups in 3 programs; group 150 halts, so its program's groups run one by one.
+      const groups = Array.from({ length: 300 }, (_, index) => ({
+        overlay: { rule: { id: `r${index}` } },
+        expressions: [JqExpression.unchecked(index === 150 ? 'halt' : '.rule.id + ":" + .entity.title'), JqExpression.unchecked(`.entity.title | length + ${index}`)],
+      }));
+      const batch = JqBatch.build(groups);
+      expect(batch.programCount).toBe(6);
+      const active = [299, 0, 150, 151, 49, 50, 250, 1, 100, 149];
+      const runJson = jest.spyOn(JqExpression.prototype, 'runJson');
+      try {
+        expect(batch.run(json, active)).toEqual(
+          active.map((index) => [index === 150 ? { ok: true, value: undefined } : { ok: true, value: `r${index}:Svc` }, { ok: true, value: 3 + index }]),
+        );
+        // Only the halting group's program (groups 150 and 151 of those asked) ran one by one.
+        expect(runJson).toHaveBeenCalledTimes(4);
+      } finally {
+        runJson.mockRestore();
+      }
     });
 
     it('should keep an error in one expression from affecting the others', () => {

@@ -1,3 +1,4 @@
+import { runSteps, Steps } from '../common/steps';
 import { formatFilter, JQ_CRASH_GUARDS, JqCompileError, JqExpression, runJqProgram } from './jq-expression';
 
 export interface JqGroup {
@@ -28,97 +29,122 @@ export interface JqContext {
 // `.a.b.c`: jq 1.6's FIELD tokens only (no `?`, brackets, quotes or pipes).
 const SIMPLE_PATH = /^\s*(\.[A-Za-z_][A-Za-z0-9_]*)+\s*$/;
 
+/** The groups [low, high) as one jq program; no `text` when jq refused it (its groups run one by one). */
+interface BatchProgram {
+  low: number;
+  high: number;
+  text?: string;
+}
+
 /**
- * Runs many jq expressions over one context in a single native call. jq 1.6 spends most of a
+ * Runs many jq expressions over one context in a few native calls. jq 1.6 spends most of a
  * call parsing its input (about 40 µs per KB), so one parse per event instead of one per
  * expression is what keeps a large rule set cheap. Each expression keeps Port's semantics: its own
  * `formatFilter` scope, first output only, and its own error, which does not stop the others.
- * When jq will not compile the combined program, expressions run one by one (same results).
+ *
+ * The groups are split into programs of about PROGRAM_EXPRESSIONS expressions, each compiled as one
+ * step of `buildSteps`: jq 1.6 compiles a rule set's programs in about 3 ms per expression, and the
+ * service's reload lets its event loop turn between programs instead of stopping for all of them
+ * (a file of 1,600 jq rules held every webhook for about 9 s). A program jq will not compile has
+ * its expressions run one by one (same results).
  */
 export class JqBatch {
   /** Per group: when every expression is a simple path, their keys; read in JS, jq not called. */
   private readonly paths: (string[][] | undefined)[];
+  /** Per group: the index of the program it is in. */
+  private readonly programOf: number[];
 
   private constructor(
     private readonly groups: JqGroup[],
-    private readonly program: string | undefined,
+    private readonly programs: BatchProgram[],
   ) {
     this.paths = groups.map((group) => {
       const paths = group.expressions.map((expression) => simplePath(expression.source));
       return group.expressions.length > 0 && paths.every((path) => path !== undefined) ? (paths as string[][]) : undefined;
     });
+    this.programOf = new Array<number>(groups.length);
+    programs.forEach(({ low, high }, index) => this.programOf.fill(index, low, high));
   }
 
   /** Compiles every expression at once; throws JqBatchCompileError naming each one jq refuses. */
   static build(groups: JqGroup[]): JqBatch {
-    if (groups.every((group) => group.expressions.length === 0)) return new JqBatch(groups, undefined);
-    const program = combinedProgram(groups);
-    try {
-      runJqProgram('{"a":[],"c":null}', program);
-      return new JqBatch(groups, program);
-    } catch (error) {
-      if (!(error instanceof JqCompileError)) throw error;
-    }
-    const failures = groups.flatMap((group, groupIndex) =>
-      group.expressions.flatMap((expression, index) => {
-        const message = compileErrorOf(expression);
-        return message ? [{ group: groupIndex, expression: index, message }] : [];
-      }),
-    );
-    if (failures.length > 0) throw new JqBatchCompileError(failures);
-    return new JqBatch(groups, undefined);
+    return runSteps(JqBatch.buildSteps(groups));
   }
 
-  /** Whether expressions run in one native call (false: one by one). */
+  /** `build` in steps: one jq compilation per step (see Steps). */
+  static *buildSteps(groups: JqGroup[]): Steps<JqBatch> {
+    if (groups.every((group) => group.expressions.length === 0)) return new JqBatch(groups, []);
+    const programs: BatchProgram[] = [];
+    for (const [low, high] of programRanges(groups)) {
+      yield;
+      const text = programText(groups, low, high);
+      try {
+        runJqProgram('{"a":[],"c":null}', text);
+        programs.push({ low, high, text });
+      } catch (error) {
+        if (!(error instanceof JqCompileError)) throw error;
+        programs.push({ low, high });
+      }
+    }
+    // Only the expressions of a refused program are compiled alone, to name the ones jq refuses.
+    const failures: JqBatchCompileError['failures'] = [];
+    for (const { low, high, text } of programs) {
+      if (text !== undefined) continue;
+      for (let group = low; group < high; group += 1) {
+        for (const [index, expression] of groups[group].expressions.entries()) {
+          yield;
+          const message = compileErrorOf(expression);
+          if (message) failures.push({ group, expression: index, message });
+        }
+      }
+    }
+    if (failures.length > 0) throw new JqBatchCompileError(failures);
+    return new JqBatch(groups, programs);
+  }
+
+  /** Whether every expression runs in a combined program (false: some run one by one). */
   get combined(): boolean {
-    return this.program !== undefined;
+    return this.programs.length > 0 && this.programs.every((program) => program.text !== undefined);
+  }
+
+  /** How many jq programs the expressions were compiled into. */
+  get programCount(): number {
+    return this.programs.length;
   }
 
   /**
    * The outcome of every expression of each group in `active` (group indexes), in that order.
    * Groups made only of simple paths (`.entity.properties.cpu`, most `{{ }}` slots) are read in JS
-   * with jq's semantics, which costs a hundredth of a native call; the rest share one jq call.
+   * with jq's semantics, which costs a hundredth of a native call; the rest share one jq call per program.
    */
   run(context: string | JqContext, active: number[]): JqOutcome[][] {
     if (active.length === 0) return [];
     const input = typeof context === 'string' ? parsedLazily(context) : context;
     const results: JqOutcome[][] = new Array(active.length);
-    const viaJq: number[] = [];
-    const viaJqAt: number[] = [];
+    // Per program: the groups it runs and where their outcomes go.
+    const viaJq = new Map<number, { groups: number[]; at: number[] }>();
     active.forEach((group, at) => {
       const paths = this.paths[group];
       if (paths) {
         results[at] = paths.map((path) => readPath(input.object, this.groups[group].overlay, path));
-      } else {
-        viaJq.push(group);
-        viaJqAt.push(at);
+        return;
       }
+      const program = this.programOf[group];
+      let batch = viaJq.get(program);
+      if (!batch) viaJq.set(program, (batch = { groups: [], at: [] }));
+      batch.groups.push(group);
+      batch.at.push(at);
     });
-    if (viaJq.length > 0) {
-      const outcomes = this.runJq(input.value, viaJq);
-      viaJqAt.forEach((at, i) => (results[at] = outcomes[i]));
+    for (const [program, { groups, at }] of viaJq) {
+      const outcomes = this.runProgram(input.value, this.programs[program], groups);
+      at.forEach((position, i) => (results[position] = outcomes[i]));
     }
     return results;
   }
 
-  private runJq(contextJson: string, active: number[]): JqOutcome[][] {
-    if (this.program) {
-      const outcomes = this.runCombined(contextJson, active);
-      if (outcomes) return outcomes;
-    }
-    return active.map((index) => this.runOneByOne(contextJson, this.groups[index]));
-  }
-
-  // `halt`, or anything else that ends the program early, leaves no usable output: fall back.
-  private runCombined(contextJson: string, active: number[]): JqOutcome[][] | undefined {
-    let output: unknown;
-    try {
-      output = runJqProgram(`{"a":${JSON.stringify(active)},"c":${contextJson}}`, this.program!);
-    } catch {
-      return undefined;
-    }
-    if (!Array.isArray(output) || output.length !== active.length) return undefined;
-    return (output as BatchItem[][]).map((items) => items.map(outcomeOf));
+  private runProgram(contextJson: string, program: BatchProgram | undefined, active: number[]): JqOutcome[][] {
+    const outcomes = program?.text === undefined ? undefined : runCombined(contextJson, program.text, active);
+    return outcomes ?? active.map((index) => this.runOneByOne(contextJson, this.groups[index]));
   }
 
   private runOneByOne(contextJson: string, group: JqGroup): JqOutcome[] {
@@ -131,6 +157,19 @@ export class JqBatch {
       }
     });
   }
+}
+
+// `halt`, or anything else that ends the program early, leaves no usable output: undefined, and the
+// caller runs the expressions one by one.
+function runCombined(contextJson: string, program: string, active: number[]): JqOutcome[][] | undefined {
+  let output: unknown;
+  try {
+    output = runJqProgram(`{"a":${JSON.stringify(active)},"c":${contextJson}}`, program);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(output) || output.length !== active.length) return undefined;
+  return (output as BatchItem[][]).map((items) => items.map(outcomeOf));
 }
 
 function parsedLazily(json: string): JqContext {
@@ -197,39 +236,61 @@ function outcomeOf(items: BatchItem): JqOutcome {
 
 // jq 1.6 binds each definition over the rest of its block, so one top-level definition per group
 // made compiling a file quadratic in its rules (1,600 one-condition rules took 39 s to load). The
-// group definitions are split into blocks of about CHUNK_EXPRESSIONS expressions, each block the
-// body of one definition (the same file: 10-12 s); those few are defined where the group index
-// `$__cr_i` is bound, so picking a group costs what it did (the index is not a parameter).
+// group definitions of a program are split into blocks of about CHUNK_EXPRESSIONS expressions, each
+// block the body of one definition (the same file: 10-12 s); those few are defined where the group
+// index `$__cr_i` is bound, so picking a group costs what it did (the index is not a parameter).
 const CHUNK_EXPRESSIONS = 100;
+/** Expressions per program: one compilation step of about 0.3 s in jq 1.6. */
+const PROGRAM_EXPRESSIONS = 100;
+/**
+ * At most this many programs per batch, larger ones past that: the binding caches its 100 most
+ * recently used programs, and a rule set's two batches, with the next set's while a reload builds
+ * it, must stay in that cache (a program evicted is compiled again, on the event's time).
+ */
+const MAX_PROGRAMS = 16;
 
-function combinedProgram(groups: JqGroup[]): string {
-  const chunks = chunkRanges(groups, CHUNK_EXPRESSIONS);
-  const chunkDefinitions = chunks.map(([low, high], chunk) => {
-    const definitions = groups.slice(low, high).map((group, offset) => {
+function programRanges(groups: JqGroup[]): [number, number][] {
+  let expressions = 0;
+  let largest = 1;
+  for (const group of groups) {
+    expressions += Math.max(1, group.expressions.length);
+    largest = Math.max(largest, group.expressions.length);
+  }
+  // A group is never split: every range but the last holds at least `perProgram - largest + 1`
+  // expressions, which keeps them within MAX_PROGRAMS.
+  const perProgram = Math.ceil(expressions / MAX_PROGRAMS) + largest - 1;
+  return chunkRanges(groups, Math.max(PROGRAM_EXPRESSIONS, perProgram), 0, groups.length);
+}
+
+/** The groups [low, high) as one program: input `{a: [group indexes], c: context}`, output one array per index. */
+function programText(groups: JqGroup[], low: number, high: number): string {
+  const chunks = chunkRanges(groups, CHUNK_EXPRESSIONS, low, high);
+  const chunkDefinitions = chunks.map(([chunkLow, chunkHigh], chunk) => {
+    const definitions = groups.slice(chunkLow, chunkHigh).map((group, offset) => {
       const items = group.expressions.map((expression) => wrapExpression(expression.source)).join(', ');
-      return `def __cr_group${low + offset}: (. + ${JSON.stringify(group.overlay)}) | [${items}];`;
+      return `def __cr_group${chunkLow + offset}: (. + ${JSON.stringify(group.overlay)}) | [${items}];`;
     });
-    return `def __cr_chunk${chunk}: ${definitions.join('\n')}\n${pickTree(low, high, (group) => `__cr_group${group}`)};`;
+    return `def __cr_chunk${chunk}: ${definitions.join('\n')}\n${pickTree(chunkLow, chunkHigh, (group) => `__cr_group${group}`)};`;
   });
   const pick = pickTree(0, chunks.length, (chunk) => `__cr_chunk${chunk}`, (chunk) => chunks[chunk][0]);
   return [JQ_CRASH_GUARDS, '.c as $__cr_c | [.a[] as $__cr_i | $__cr_c |', ...chunkDefinitions, `${pick}]`].join('\n');
 }
 
-/** Consecutive [low, high) ranges of groups, each of at most `maxExpressions` expressions (but for a single group). */
-function chunkRanges(groups: JqGroup[], maxExpressions: number): [number, number][] {
+/** Consecutive [from, to) ranges covering groups [low, high), each of at most `maxExpressions` expressions (but for a single group). */
+function chunkRanges(groups: JqGroup[], maxExpressions: number, low: number, high: number): [number, number][] {
   const ranges: [number, number][] = [];
-  let low = 0;
+  let from = low;
   let expressions = 0;
-  groups.forEach((group, index) => {
-    const size = Math.max(1, group.expressions.length);
-    if (index > low && expressions + size > maxExpressions) {
-      ranges.push([low, index]);
-      low = index;
+  for (let index = low; index < high; index += 1) {
+    const size = Math.max(1, groups[index].expressions.length);
+    if (index > from && expressions + size > maxExpressions) {
+      ranges.push([from, index]);
+      from = index;
       expressions = 0;
     }
     expressions += size;
-  });
-  ranges.push([low, groups.length]);
+  }
+  ranges.push([from, high]);
   return ranges;
 }
 

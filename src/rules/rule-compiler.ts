@@ -1,3 +1,4 @@
+import { runSteps, Steps } from '../common/steps';
 import { JqBatch, JqBatchCompileError } from './jq-batch';
 import { JqExpression } from './jq-expression';
 import { FieldError, formatRuleErrors, joinField, RuleError } from './rule-errors';
@@ -35,16 +36,23 @@ export interface CompiledRuleSet {
 const UNTEMPLATED = new Set(['type', 'method', 'timeoutMs']);
 const compiledSets = new WeakMap<RuleSet, CompiledRuleSet>();
 
+export type CompileRulesResult = { ok: true; compiled: CompiledRuleSet } | { ok: false; errors: RuleError[] };
+
 /** Compiles validated rules; every jq and template problem is an error naming the rule and field. */
-export function compileRules(rules: Rule[]): { ok: true; compiled: CompiledRuleSet } | { ok: false; errors: RuleError[] } {
+export function compileRules(rules: Rule[]): CompileRulesResult {
+  return runSteps(compileRulesSteps(rules));
+}
+
+/** `compileRules` in steps, one jq compilation each (see Steps). */
+export function* compileRulesSteps(rules: Rule[]): Steps<CompileRulesResult> {
   const errors: RuleError[] = [];
   const parts = rules.map((rule) => compileRule(rule, (error) => errors.push({ ruleId: rule.id, ...error })));
   const conditionParts = parts.filter((part) => part.jq.length > 0);
   const templateParts = parts.filter((part) => part.templates.length > 0);
   conditionParts.forEach((part, group) => (part.compiled.conditionGroup = group));
   templateParts.forEach((part, group) => (part.compiled.templateGroup = group));
-  const conditions = buildBatch(conditionParts, (part) => part.jq, errors);
-  const templates = buildBatch(templateParts, (part) => part.templates, errors);
+  const conditions = yield* buildBatch(conditionParts, (part) => part.jq, errors);
+  const templates = yield* buildBatch(templateParts, (part) => part.templates, errors);
   if (errors.length > 0 || !conditions || !templates) return { ok: false, errors };
   return { ok: true, compiled: { rules: parts.map((part) => part.compiled), conditions, templates } };
 }
@@ -108,17 +116,17 @@ function jsConditions(rule: Rule): JsCondition[] {
   });
 }
 
-function buildBatch(
+function* buildBatch(
   parts: RulePart[],
   expressionsOf: (part: RulePart) => { field: string; expression: JqExpression }[],
   errors: RuleError[],
-): JqBatch | undefined {
+): Steps<JqBatch | undefined> {
   const groups = parts.map((part) => {
     const { id, description } = part.compiled.rule;
     return { overlay: { rule: { id, description } }, expressions: expressionsOf(part).map((item) => item.expression) };
   });
   try {
-    return JqBatch.build(groups);
+    return yield* JqBatch.buildSteps(groups);
   } catch (error) {
     if (!(error instanceof JqBatchCompileError)) throw error;
     for (const failure of error.failures) {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compiledRuleSetOf } from './rule-compiler';
-import { formatRuleErrors, loadRulesFile, loadRulesFromText, LoadRulesOptions, RuleError } from './rule-file.loader';
+import { formatRuleErrors, loadRulesFile, loadRulesFromText, loadRulesFromTextYielding, LoadRulesOptions, RuleError } from './rule-file.loader';
 
 const ENV = { SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T/B/x', SCALER_URL: 'https://scaler.example.com', SCALER_TOKEN: 't0k3n' };
 const OPTIONS: LoadRulesOptions = { env: ENV, source: 'rules.yaml', slackDefaultConfigured: true };
@@ -186,6 +186,49 @@ describe('rule-file.loader', () => {
 
     it('should not require a variable that is only escaped or only in a comment', () => {
       expect(loadRulesFromText(`# \${COMMENTED}\n${oneRule('do:\n  - slack: { text: "$${LITERAL}" }')}`, OPTIONS).ok).toBe(true);
+    });
+  });
+
+  describe('loadRulesFromTextYielding (the service\'s reload)', () => {
+    /** `count` rules, each a jq condition and a jq template: about count / 100 jq programs per kind. */
+    const jqRules = (count: number, broken?: number) =>
+      `rules:\n${Array.from({ length: count }, (_, i) => `  - id: jq-${i}\n    when:\n      - jq: '${i === broken ? '.a +' : `(.changes | length) > ${i % 4}`}'\n    do:\n      - slack: { text: "{{ .changes | length + ${i} }}" }\n`).join('')}`;
+
+    /** Resolves what `load` resolves, with how many times the event loop turned (setImmediate) meanwhile. */
+    async function withTurns<T>(load: Promise<T>): Promise<{ value: T; turns: number }> {
+      let turns = 0;
+      let done = false;
+      const turn = () => {
+        if (done) return;
+        turns += 1;
+        setImmediate(turn);
+      };
+      setImmediate(turn);
+      const value = await load;
+      done = true;
+      return { value, turns };
+    }
+
+    it('should load what loadRulesFromText loads, letting the event loop turn between jq programs', async () => {
+      const text = jqRules(250);
+      const { value, turns } = await withTurns(loadRulesFromTextYielding(text, OPTIONS));
+      const sync = loadRulesFromText(text, OPTIONS);
+      expect(value.ok && sync.ok).toBe(true);
+      expect(value.ok && value.ruleSet.rules).toEqual(sync.ok && sync.ruleSet.rules);
+      const compiled = value.ok ? compiledRuleSetOf(value.ruleSet) : undefined;
+      expect([compiled?.conditions.programCount, compiled?.templates.programCount]).toEqual([3, 3]);
+      // One turn or more between each two of the six programs' compilations.
+      expect(turns).toBeGreaterThanOrEqual(5);
+    });
+
+    it('should refuse what loadRulesFromText refuses, with the same errors, and never throw', async () => {
+      const broken = jqRules(250, 210);
+      const result = await loadRulesFromTextYielding(broken, OPTIONS);
+      expect(!result.ok && formatRuleErrors(result.errors)).toBe('rule "jq-210": when[0].jq: jq: compile error: syntax error, unexpected $end');
+      expect(result).toEqual(loadRulesFromText(broken, OPTIONS));
+      const deep = `rules:\n  - id: r1\n    do:\n      - slack: { text: ${'['.repeat(20_000)}${']'.repeat(20_000)} }\n`;
+      // Where the stack runs out depends on the stack's depth at the call: refused, whatever the column.
+      expect(await loadRulesFromTextYielding(deep, OPTIONS)).toEqual({ ok: false, errors: [expect.objectContaining({ message: expect.stringMatching(/call stack|nested too deeply/) })] });
     });
   });
 

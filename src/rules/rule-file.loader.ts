@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { Document, LineCounter, parseDocument, YAMLError } from 'yaml';
 import { isPlainObject } from '../changes/json-equal';
-import { compileRules, registerCompiledRuleSet } from './rule-compiler';
+import { runSteps, runStepsYielding, Steps } from '../common/steps';
+import { compileRulesSteps, registerCompiledRuleSet } from './rule-compiler';
 import { formatRuleErrors, joinField, RuleError } from './rule-errors';
 import { validateRule } from './rule-validation';
 import { applyRuleVariables } from './rule-variables';
@@ -28,15 +29,31 @@ export type LoadRulesResult = { ok: true; ruleSet: RuleSet } | { ok: false; erro
  */
 export function loadRulesFromText(text: string, options: LoadRulesOptions): LoadRulesResult {
   try {
-    return loadText(text, options);
+    return runSteps(loadText(text, options));
   } catch (error) {
-    // Nesting deep enough to exhaust the stack is bad input like any other, not a crash.
-    if (error instanceof RangeError) return { ok: false, errors: [{ field: 'yaml', message: 'the file is nested too deeply' }] };
-    throw error;
+    return tooDeep(error);
   }
 }
 
-function loadText(text: string, options: LoadRulesOptions): LoadRulesResult {
+/**
+ * loadRulesFromText letting the event loop turn between its jq compilations (about 0.3 s each), as
+ * the service reloads a changed file: webhooks are answered meanwhile, under the rules in use.
+ */
+export async function loadRulesFromTextYielding(text: string, options: LoadRulesOptions): Promise<LoadRulesResult> {
+  try {
+    return await runStepsYielding(loadText(text, options));
+  } catch (error) {
+    return tooDeep(error);
+  }
+}
+
+// Nesting deep enough to exhaust the stack is bad input like any other, not a crash.
+function tooDeep(error: unknown): LoadRulesResult {
+  if (error instanceof RangeError) return { ok: false, errors: [{ field: 'yaml', message: 'the file is nested too deeply' }] };
+  throw error;
+}
+
+function* loadText(text: string, options: LoadRulesOptions): Steps<LoadRulesResult> {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   if (doc.errors.length > 0) return { ok: false, errors: doc.errors.map((error) => yamlError(error, lineCounter)) };
@@ -55,7 +72,7 @@ function loadText(text: string, options: LoadRulesOptions): LoadRulesResult {
     return rule ? [rule] : [];
   });
   errors.push(...duplicateIds(ids, doc, lineCounter));
-  const compiled = compileRules(rules);
+  const compiled = yield* compileRulesSteps(rules);
   if (!compiled.ok) errors.push(...compiled.errors);
   if (errors.length > 0 || !compiled.ok) return { ok: false, errors };
   const ruleSet: RuleSet = { rules, source: options.source, loadedAt: new Date().toISOString() };

@@ -4,7 +4,7 @@ import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { resolve } from 'node:path';
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../ops/metrics.service';
-import { formatRuleErrors, loadRulesFromText } from './rule-file.loader';
+import { formatRuleErrors, LoadRulesResult, loadRulesFromText, loadRulesFromTextYielding } from './rule-file.loader';
 import type { RuleSet } from './rule.types';
 
 const POLL_INTERVAL_MS = 1_000;
@@ -37,15 +37,12 @@ export class RulesService implements OnModuleInit, OnModuleDestroy {
   private refusedAt: string | undefined;
   private settling?: NodeJS.Timeout;
   private busyListener: (busy: boolean) => void = () => undefined;
+  /** The reload in progress, if any: reloads run one after another. */
+  private reloading: Promise<boolean> = Promise.resolve(false);
   private readonly onFileChange = () => {
     clearTimeout(this.settling);
     this.settling = setTimeout(() => {
-      this.busyListener(true);
-      try {
-        this.reload();
-      } finally {
-        this.busyListener(false);
-      }
+      this.reload().catch((error: Error) => this.logger.error(`rules file ${this.path} could not be reloaded: ${error.message}`));
     }, SETTLE_MS);
   };
 
@@ -69,8 +66,9 @@ export class RulesService implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * Told before and after a changed file is read: compiling it blocks this event loop (jq 1.6 takes
-   * seconds for a large file), which ROLE=all's other process must not take for a hang.
+   * Told before and after a changed file is read: compiling it takes this event loop for up to a
+   * few tenths of a second at a time (jq 1.6, one program of about 100 expressions), and for seconds
+   * in all for a large file, which ROLE=all's other process must not take for a hang.
    */
   whileReloading(listener: (busy: boolean) => void): void {
     this.busyListener = listener;
@@ -89,10 +87,28 @@ export class RulesService implements OnModuleInit, OnModuleDestroy {
     return this.refusedAt;
   }
 
-  /** Re-reads the file; keeps the old rules when the new file is invalid. Returns whether it changed. */
-  reload(): boolean {
-    const before = this.contentHash;
-    const outcome = this.load();
+  /**
+   * Re-reads the file; keeps the old rules when the new file is invalid. Resolves whether it changed.
+   * The rules in use go on being used until the new ones are compiled whole; the event loop turns
+   * between jq compilations, so webhooks are answered meanwhile.
+   */
+  reload(): Promise<boolean> {
+    const next = this.reloading.catch(() => false).then(() => this.reloadNow());
+    this.reloading = next;
+    return next;
+  }
+
+  private async reloadNow(): Promise<boolean> {
+    this.busyListener(true);
+    try {
+      const before = this.contentHash;
+      return this.applied(before, await this.loadYielding());
+    } finally {
+      this.busyListener(false);
+    }
+  }
+
+  private applied(before: string, outcome: 'loaded' | string): boolean {
     this.refusedAt = outcome === 'loaded' ? undefined : new Date().toISOString();
     this.metrics?.rulesFileRefused.set(outcome === 'loaded' ? 0 : 1);
     if (outcome === 'loaded') {
@@ -104,20 +120,33 @@ export class RulesService implements OnModuleInit, OnModuleDestroy {
     return false;
   }
 
+  /** At start: nothing is served yet, so the file is compiled at once. */
   private load(): 'loaded' | string {
-    let text: string;
+    const file = this.changedFile();
+    return typeof file === 'string' ? file : this.use(file.hash, loadRulesFromText(file.text, this.loadOptions()));
+  }
+
+  private async loadYielding(): Promise<'loaded' | string> {
+    const file = this.changedFile();
+    return typeof file === 'string' ? file : this.use(file.hash, await loadRulesFromTextYielding(file.text, this.loadOptions()));
+  }
+
+  /** The file's text and hash; 'loaded' when it is the file in use, else why it cannot be read. */
+  private changedFile(): { text: string; hash: string } | 'loaded' | string {
     try {
-      text = readFileSync(this.path, 'utf8');
+      const text = readFileSync(this.path, 'utf8');
+      const hash = createHash('sha256').update(text).digest('hex');
+      return hash === this.contentHash ? 'loaded' : { text, hash };
     } catch (error) {
       return `cannot read it: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`;
     }
-    const hash = createHash('sha256').update(text).digest('hex');
-    if (hash === this.contentHash) return 'loaded';
-    const result = loadRulesFromText(text, {
-      env: this.config.ruleVariables,
-      source: this.path,
-      slackDefaultConfigured: Boolean(this.config.slack.defaultWebhookUrl),
-    });
+  }
+
+  private loadOptions() {
+    return { env: this.config.ruleVariables, source: this.path, slackDefaultConfigured: Boolean(this.config.slack.defaultWebhookUrl) };
+  }
+
+  private use(hash: string, result: LoadRulesResult): 'loaded' | string {
     if (!result.ok) return formatRuleErrors(result.errors);
     this.ruleSet = result.ruleSet;
     this.contentHash = hash;

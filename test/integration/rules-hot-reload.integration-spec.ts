@@ -65,15 +65,15 @@ describe(RulesService.name, () => {
     });
     afterEach(() => jest.restoreAllMocks());
 
-    it('should return false and keep the current rules when the new file is invalid', () => {
+    it('should return false and keep the current rules when the new file is invalid', async () => {
       const path = writeRulesFile(rulesText('v1'));
       const sut = new RulesService(buildAppConfig({ RULES_FILE: path, SLACK_WEBHOOK_URL: 'http://127.0.0.1:9/hook', LOG_LEVEL: 'silent' }));
-      expect(sut.reload()).toBe(true);
+      expect(await sut.reload()).toBe(true);
       const loaded = sut.current();
 
       replaceFile(path, INVALID_RULES);
 
-      expect(sut.reload()).toBe(false);
+      expect(await sut.reload()).toBe(false);
       expect(sut.current()).toBe(loaded);
       const logged = errorLog.mock.calls.map(([message]) => String(message)).join('\n');
       expect(logged).toContain('keeping the 1 rules loaded before');
@@ -81,19 +81,58 @@ describe(RulesService.name, () => {
       expect(logged).toContain('when[0].jq: jq: compile error');
     });
 
-    it('should return true and swap the rules when the new file is valid, and false when the content is unchanged', () => {
+    it('should keep using the rules in use while a large file compiles, the event loop turning meanwhile', async () => {
       const path = writeRulesFile(rulesText('v1'));
       const sut = new RulesService(buildAppConfig({ RULES_FILE: path, SLACK_WEBHOOK_URL: 'http://127.0.0.1:9/hook', LOG_LEVEL: 'silent' }));
-      sut.reload();
+      sut.onModuleInit();
+      const inUse = sut.current();
+      const busy: boolean[] = [];
+      sut.whileReloading((state) => busy.push(state));
+      // 300 rules of a jq condition each: three jq programs of conditions, compiled one per turn.
+      replaceFile(path, `rules:\n${Array.from({ length: 300 }, (_, i) => `  - id: r${i}\n    when:\n      - jq: '.diff.after.properties.cpuUtil > ${i}'\n    do:\n      - slack: { text: "r${i}" }\n`).join('')}`);
+      const seen: unknown[] = [];
+      let done = false;
+      const turn = () => {
+        if (done) return;
+        seen.push(sut.current());
+        setImmediate(turn);
+      };
+      setImmediate(turn);
+      try {
+        expect(await sut.reload()).toBe(true);
+      } finally {
+        done = true;
+        sut.onModuleDestroy();
+      }
+      expect(seen.length).toBeGreaterThanOrEqual(2);
+      expect(seen.every((ruleSet) => ruleSet === inUse)).toBe(true);
+      expect(sut.current()?.rules).toHaveLength(300);
+      expect(busy).toEqual([true, false]);
+    });
+
+    it('should run reloads one after another, the last file winning', async () => {
+      const path = writeRulesFile(rulesText('v1'));
+      const sut = new RulesService(buildAppConfig({ RULES_FILE: path, SLACK_WEBHOOK_URL: 'http://127.0.0.1:9/hook', LOG_LEVEL: 'silent' }));
+      replaceFile(path, rulesText('v2'));
+      const first = sut.reload();
+      const second = sut.reload();
+      expect(await Promise.all([first, second])).toEqual([true, false]);
+      expect(JSON.stringify(sut.current()?.rules)).toContain('"v2"');
+    });
+
+    it('should return true and swap the rules when the new file is valid, and false when the content is unchanged', async () => {
+      const path = writeRulesFile(rulesText('v1'));
+      const sut = new RulesService(buildAppConfig({ RULES_FILE: path, SLACK_WEBHOOK_URL: 'http://127.0.0.1:9/hook', LOG_LEVEL: 'silent' }));
+      await sut.reload();
       const loaded = sut.current();
 
       replaceFile(path, rulesText('v2'));
 
-      expect(sut.reload()).toBe(true);
+      expect(await sut.reload()).toBe(true);
       expect(sut.current()).not.toBe(loaded);
       expect(JSON.stringify(sut.current()?.rules)).toContain('"v2"');
       replaceFile(path, rulesText('v2'));
-      expect(sut.reload()).toBe(false);
+      expect(await sut.reload()).toBe(false);
     });
   });
 });
@@ -174,7 +213,7 @@ describe('rules file hot reload (real app, file polled every second)', () => {
 
       // The poll did see the new file and refused it (not merely missed it).
       expect(reload).toHaveBeenCalled();
-      expect(reload.mock.results.map((result) => result.value)).toEqual(reload.mock.results.map(() => false));
+      expect(await Promise.all(reload.mock.results.map((result) => result.value))).toEqual(reload.mock.results.map(() => false));
       expect(errorLog).toHaveBeenCalledWith(expect.stringMatching(/refused, keeping the 1 rules loaded before[\s\S]*deployment-degraded/));
       // Still ready, and saying the file on disk is not the one running; no part of the file in the answer.
       const after = await ready();
