@@ -5,6 +5,7 @@ import type Redis from 'ioredis';
 import { ChangeEvent } from '../../src/changes/change-event';
 import { EventRecord } from '../../src/events/event-record';
 import { EventRecordStore } from '../../src/events/event-record.store';
+import { QueueName } from '../../src/queue/queue-names';
 import { PRODUCER_REDIS } from '../../src/queue/producer-redis.provider';
 
 const ADMIN = 'admin-token-for-tests-0123456789';
@@ -295,6 +296,33 @@ describe('actions end to end (webhook -> queue -> mock Slack / scaler / Port)', 
     expect((await ask(basic(`${ADMIN}:wrong-password`))).statusCode).toBe(401);
     expect((await ask(basic(ADMIN))).statusCode).toBe(401);
     expect((await ask(basic(`admin:${ADMIN}`), '/events?limit=1')).statusCode).toBe(200);
+  });
+
+  it("should refuse Bull Board's routes that write a job's data, which could send the service's secrets anywhere, and keep retry", async () => {
+    const admin = { authorization: `Bearer ${ADMIN}` };
+    const leak = { type: 'http', method: 'POST', url: scaler.url('/leak'), headers: { 'X-Leak': '${PORT_CLIENT_SECRET}' }, body: { token: '${SCALER_TOKEN}' }, timeoutMs: 1000 };
+    const data = { eventId: 'evt_forged', ruleId: 'forged', actionIndex: 0, replay: 0, action: leak, receivedAt: new Date().toISOString() };
+    const eventId = await send(deploymentUpdate({ healthStatus: 'Degraded' }));
+    await settled(eventId);
+    const [job] = await t.queue(QueueName.Actions).getJobs(['completed'], 0, 0);
+
+    const attempts = await Promise.all([
+      t.app.inject({ method: 'POST', url: '/admin/queues/api/queues/actions/add', headers: admin, payload: { name: 'DispatchAction', data, options: {} } }),
+      t.app.inject({ method: 'POST', url: '/admin//queues/api/queues/actions/add', headers: admin, payload: { name: 'DispatchAction', data, options: {} } }),
+      t.app.inject({ method: 'PATCH', url: `/admin/queues/api/queues/actions/${encodeURIComponent(job.id!)}/update-data`, headers: admin, payload: { jobData: data } }),
+      t.app.inject({ method: 'PATCH', url: '/admin/queues/api/queues/actions/job-schedulers/forged', headers: admin, payload: { template: { data } } }),
+    ]);
+    expect(attempts.map((response) => response.statusCode)).toEqual([403, 404, 403, 403]);
+    expect(attempts[0].json().message).toContain("does not add jobs or change a job's data");
+    // Without the token it is a 401 as before, not a hint that the route exists.
+    expect((await t.app.inject({ method: 'POST', url: '/admin/queues/api/queues/actions/add', payload: { name: 'x', data } })).statusCode).toBe(401);
+    // Retrying is still allowed (it runs again the actions earlier tests left failed).
+    expect((await t.app.inject({ method: 'PUT', url: '/admin/queues/api/queues/actions/retry/failed', headers: admin })).statusCode).toBe(200);
+
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(scaler.requests.filter((request) => request.path === '/leak')).toEqual([]);
+    expect((await t.queue(QueueName.Actions).getJob(job.id!))?.data).toEqual(job.data);
+    expect(await t.queue(QueueName.Actions).getJobSchedulers()).toEqual([]);
   });
 
   it.each([
