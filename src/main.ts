@@ -52,14 +52,24 @@ async function main(): Promise<void> {
 
 /** ROLE=all's worker process: the workers only, no HTTP; the api process that forked it starts and stops it. */
 async function runWorkerProcess(config: AppConfig): Promise<void> {
+  // The api process may be gone before this one is ready (a SIGTERM while it starts ends it at once):
+  // then this one exits, never an orphan taking jobs. A job it may have taken meanwhile goes back to
+  // the queue once its lock expires. Once ready, serveApiProcess stops it gracefully instead.
+  const orphaned = () => {
+    process.stderr.write(`changelog-reactor: the api process ${process.ppid} went away while this worker process was starting: exiting\n`);
+    process.exit(1);
+  };
+  process.once('disconnect', orphaned);
   const app = await createApp(config);
   await app.init();
+  process.removeListener('disconnect', orphaned);
+  if (!process.connected) return orphaned();
   app.flushLogs(); // listen() would; until then Nest keeps every line in memory
   const stop = onShutdown(async (reason) => {
     app.get(Logger).log(`${reason}: finishing active jobs`, 'Main');
     await app.close();
     process.exit(0);
-  });
+  }, (line) => app.get(Logger).error(line, 'Main'));
   serveApiProcess(app, (reason) => void stop(reason), config.workerProcessHangMs, (line) => app.get(Logger).error(line, 'Main'));
   app.get(Logger).log(`workers running (worker process of the api process ${process.ppid}, queue prefix ${config.queuePrefix})`, 'Main');
 }
@@ -82,7 +92,7 @@ function handleSignals(app: NestFastifyApplication, workers?: WorkerProcess): Sh
     await app.close();
     logger.log('stopped', 'Main');
     process.exit(code);
-  });
+  }, (line) => app.get(Logger).error(line, 'Main'));
 }
 
 type Shutdown = (reason: string, code?: number) => Promise<void>;
@@ -91,11 +101,17 @@ type Shutdown = (reason: string, code?: number) => Promise<void>;
  * `stop` on SIGTERM or SIGINT, or when the returned function is called: once, whoever asks first,
  * and with a hard exit if it has not finished within the grace period.
  */
-function onShutdown(stop: Shutdown): Shutdown {
+function onShutdown(stop: Shutdown, logError: (line: string) => void): Shutdown {
   let running: Promise<void> | undefined;
   const shutdown: Shutdown = (reason, code) => {
     if (!running) {
-      setTimeout(() => process.exit(1), SHUTDOWN_GRACE_MS).unref();
+      setTimeout(() => {
+        // Lines waiting in the log's buffer are written at exit (see logger.options).
+        logError(
+          `shutdown did not finish within ${SHUTDOWN_GRACE_MS / 1000} s (an action still running, its timeoutMs longer than the time left, or Redis unreachable): exiting with code 1; jobs still held go back to the queue and run again after the restart`,
+        );
+        process.exit(1);
+      }, SHUTDOWN_GRACE_MS).unref();
       running = stop(reason, code);
     }
     return running;

@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { closedPort, MockTarget } from '../support/mock-target';
+import { closedPort, hang, MockTarget } from '../support/mock-target';
 import { readSample } from '../support/port-samples';
 import { ServiceProcess } from '../support/service-process';
 import { REDIS_URL, removeKeys, uniquePrefix, waitFor, writeRulesFile } from '../support/test-app';
@@ -168,6 +168,38 @@ describe('ROLE=all: webhooks in the api process, actions in a worker process it 
     service.kill();
 
     await waitFor(async () => !alive(worker), 20_000, 'the orphaned worker process to stop');
+  });
+
+  it('should leave no worker process behind when the api process is ended while the worker process starts', async () => {
+    service.start(env);
+    // SIGTERM as soon as the worker process is forked, before it is ready: the api process has no
+    // handler yet and ends at once.
+    const worker = await waitFor(async () => childrenOf(service.pid!)[0], 20_000, 'the worker process to be forked');
+    expect(await service.terminate(5_000)).toEqual({ code: null, signal: 'SIGTERM' });
+
+    await waitFor(async () => !alive(worker), 20_000, 'the worker process to stop');
+    expect(service.output).toContain('went away while this worker process was starting: exiting');
+    expect(service.output).not.toContain('workers running');
+  });
+
+  it('should say why it exits with code 1 when an action outlasts the 30 s a shutdown is given', async () => {
+    const target = new MockTarget();
+    await target.start();
+    try {
+      target.otherwise(hang);
+      service.start({
+        ...env, WORKER_PROCESS: 'inline', HTTP_ACTION_ALLOWED_HOSTS: `127.0.0.1:${target.port}`,
+        RULES_FILE: writeRulesFile(`rules:\n  - id: vm-slow\n    blueprint: vm\n    do:\n      - http: { url: "${target.url('/slow')}", timeoutMs: 60000 }\n`),
+      });
+      await ready();
+      await post(vmEvent(200));
+      await waitFor(async () => target.requests.length > 0, 10_000, 'the action to call its target');
+
+      expect(await service.terminate(40_000)).toEqual({ code: 1, signal: null });
+      expect(service.output).toContain('shutdown did not finish within 30 s (an action still running, its timeoutMs longer than the time left, or Redis unreachable): exiting with code 1');
+    } finally {
+      await target.stop();
+    }
   });
 
   it('should run everything in one process with WORKER_PROCESS=inline', async () => {
