@@ -5,7 +5,7 @@ const { spawn } = require('node:child_process');
 const path = require('node:path');
 const { Agent, request } = require('undici');
 const Redis = require('ioredis');
-const { startService, freePort, removeKeys, fmt, vmChange, median, writeSlackRules, startMockSlack, takeLatencies, processCpuMs, redisCpuMs, REDIS_URL } = require('./lib');
+const { startService, freePort, removeKeys, fmt, vmChange, median, nodeArgs, writeSlackRules, startMockSlack, takeLatencies, processCpuMs, redisCpuMs, REDIS_URL } = require('./lib');
 
 const RATES = (process.env.BENCH_RATES ?? '500,1000').split(',').map(Number);
 const SECONDS = Number(process.env.BENCH_E2E_SECONDS ?? 10);
@@ -15,7 +15,7 @@ const take = takeLatencies;
 
 async function startBaseline(slackPort, prefix, split) {
   const port = await freePort();
-  const child = spawn(process.execPath, [path.join(__dirname, 'baseline-pipeline.js')], {
+  const child = spawn(process.execPath, [...nodeArgs(), path.join(__dirname, 'baseline-pipeline.js')], {
     env: { ...process.env, PORT: String(port), QUEUE_PREFIX: prefix, SLACK_URL: `http://127.0.0.1:${slackPort}/services/T/B/x`, SPLIT: split ? '1' : '0' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
