@@ -63,7 +63,6 @@ async function runWorkerProcess(config: AppConfig): Promise<void> {
   const app = await createApp(config);
   await app.init();
   process.removeListener('disconnect', orphaned);
-  if (!process.connected) return orphaned();
   app.flushLogs(); // listen() would; until then Nest keeps every line in memory
   const stop = onShutdown(async (reason) => {
     app.get(Logger).log(`${reason}: finishing active jobs`, 'Main');
