@@ -227,8 +227,11 @@ describe('rule-file.loader', () => {
       expect(!result.ok && formatRuleErrors(result.errors)).toBe('rule "jq-210": when[0].jq: jq: compile error: syntax error, unexpected $end');
       expect(result).toEqual(loadRulesFromText(broken, OPTIONS));
       const deep = `rules:\n  - id: r1\n    do:\n      - slack: { text: ${'['.repeat(20_000)}${']'.repeat(20_000)} }\n`;
-      // Where the stack runs out depends on the stack's depth at the call: refused, whatever the column.
-      expect(await loadRulesFromTextYielding(deep, OPTIONS)).toEqual({ ok: false, errors: [expect.objectContaining({ message: expect.stringMatching(/call stack|nested too deeply/) })] });
+      // Where (and how often) the stack runs out depends on the stack's depth at the call: refused, whatever the columns.
+      const deepResult = await loadRulesFromTextYielding(deep, OPTIONS);
+      expect(deepResult.ok).toBe(false);
+      expect(!deepResult.ok && deepResult.errors.map((error) => error.message)).toEqual(expect.arrayContaining([expect.stringMatching(/call stack|nested too deeply/)]));
+      expect(!deepResult.ok && deepResult.errors.every((error) => /call stack|nested too deeply/.test(error.message))).toBe(true);
     });
   });
 
