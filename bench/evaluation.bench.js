@@ -108,8 +108,10 @@ function exampleWithGenerated(count) {
   return `${readFileSync(path.join(ROOT, 'rules.yaml'), 'utf8').trimEnd()}\n${generatedRules(count)}\n`;
 }
 
+const loadOptions = (source) => ({ env: { ...process.env, ...RULE_ENV }, source, slackDefaultConfigured: true });
+
 function load(text, name) {
-  const result = loadRulesFromText(text, { env: { ...process.env, ...RULE_ENV }, source: name, slackDefaultConfigured: true });
+  const result = loadRulesFromText(text, loadOptions(name));
   if (!result.ok) throw new Error(`${name} is invalid:\n${formatRuleErrors(result.errors)}`);
   return result.ruleSet;
 }
@@ -227,7 +229,7 @@ async function loading() {
       last = now;
     }, 1);
     start = process.hrtime.bigint();
-    const reloaded = await loadRulesFromTextYielding(jqRules(count, 'b'), { env: { ...process.env, ...RULE_ENV }, source: 'reload', slackDefaultConfigured: true });
+    const reloaded = await loadRulesFromTextYielding(jqRules(count, 'b'), loadOptions('reload'));
     const reloadMs = Number(process.hrtime.bigint() - start) / 1e6;
     clearInterval(watch);
     longestStallMs = Math.max(longestStallMs, Number(process.hrtime.bigint() - last) / 1e6);

@@ -64,12 +64,13 @@ async function runWorkerProcess(config: AppConfig): Promise<void> {
   await app.init();
   process.removeListener('disconnect', orphaned);
   app.flushLogs(); // listen() would; until then Nest keeps every line in memory
+  const logError = errorLog(app);
   const stop = onShutdown(async (reason) => {
     app.get(Logger).log(`${reason}: finishing active jobs`, 'Main');
     await app.close();
     process.exit(0);
-  }, (line) => app.get(Logger).error(line, 'Main'));
-  serveApiProcess(app, (reason) => void stop(reason), config.workerProcessHangMs, (line) => app.get(Logger).error(line, 'Main'));
+  }, logError);
+  serveApiProcess(app, (reason) => void stop(reason), config.workerProcessHangMs, logError);
   app.get(Logger).log(`workers running (worker process of the api process ${process.ppid}, queue prefix ${config.queuePrefix})`, 'Main');
 }
 
@@ -91,7 +92,12 @@ function handleSignals(app: NestFastifyApplication, workers?: WorkerProcess): Sh
     await app.close();
     logger.log('stopped', 'Main');
     process.exit(code);
-  }, (line) => app.get(Logger).error(line, 'Main'));
+  }, errorLog(app));
+}
+
+/** An error line of this process' log, from Main. */
+function errorLog(app: NestFastifyApplication): (line: string) => void {
+  return (line) => app.get(Logger).error(line, 'Main');
 }
 
 type Shutdown = (reason: string, code?: number) => Promise<void>;
